@@ -1,0 +1,2 @@
+/** @leios/edge: the stateless edge relay (Hono Worker + RelayHub Durable Object). */
+export {};
