@@ -5,5 +5,7 @@
  * @module
  */
 export * from './bytes/index';
+export * from './cbor/index';
+export * from './crypto/index';
 export * from './errors/index';
 export * from './types/index';
