@@ -1,0 +1,3 @@
+/** Protocol core of PROTOCOL.md §3–§7: parameters, blocks, votes, committee, certificates, timing. @module */
+export * from './params/index';
+export * from './timing/index';
