@@ -1,2 +1,29 @@
+/**
+ * The `edge` test project: worker tests run inside workerd (@cloudflare/vitest-plugin reads
+ * wrangler.jsonc, so the Worker, its RelayHub Durable Object and the Cache API are the real
+ * runtime's). Storage nodes are a real loopback HTTP server started in the global setup
+ * (test/fixture-upstream.ts); its origin reaches the worker as the test-only FIXTURE_ORIGIN
+ * binding, and the default UPSTREAM_URLS point at it.
+ */
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineProject } from 'vitest/config';
-export default defineProject({ test: { name: 'edge', include: ['src/**/*.test.ts'], passWithNoTests: true } });
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(({ inject }) => {
+      const origin = inject('fixtureOrigin');
+      return {
+        wrangler: { configPath: './wrangler.jsonc' },
+        miniflare: {
+          bindings: { FIXTURE_ORIGIN: origin, UPSTREAM_URLS: `${origin}/n/default`, UPSTREAM_TIMEOUT_MS: '2000' },
+        },
+      };
+    }),
+  ],
+  test: {
+    name: 'edge',
+    include: ['src/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
+    testTimeout: 30_000,
+  },
+});

@@ -1,0 +1,107 @@
+/**
+ * `POST /v1/votes`: submit a batch of votes (PROTOCOL.md §6.2, §6.3, §12).
+ *
+ * Primer: §12 precedence again: 415, then 413 for a body above 131,072 bytes or more than 1,024
+ * votes (the count is the array head, read before anything else), then 400 `malformed-cbor` unless
+ * the body is a canonical non-empty array of vote arrays. A storage node then applies §6.3; its
+ * `{"accepted","duplicates","buffered","rejected"}` reply is checked for shape (every rejected
+ * index inside the batch, every type one of §12's) and passed on.
+ *
+ * Relay-side signature checks (batch BLS, §2.3) before forwarding come with shared/src/crypto's BLS
+ * and the epoch committee; until then the storage node's §6.3 verdict is the one reported.
+ *
+ * @module
+ */
+import { CborReader, DecodeError } from '@leios/shared';
+import { Hono } from 'hono';
+import { readCborRequest } from '../../body/index';
+import { LIMITS } from '../../config/index';
+import { EdgeError } from '../../errors/index';
+import { type AppEnv, deps, methodNotAllowed, POST_ONLY } from '../../http/index';
+import { describeFailures } from '../../upstream/index';
+import { judgeForwarded, unwrapForwarded } from '../upstream-json';
+
+/** §12 per-vote rejection types. */
+export const VOTE_REJECTIONS = ['unknown-rb', 'no-eb', 'unknown-seat', 'keyless-seat', 'bad-signature', 'outside-window', 'conflict'] as const;
+
+/** The §12 200 body. */
+export interface VotesResult {
+  accepted: number;
+  duplicates: number;
+  buffered: number;
+  rejected: { index: number; type: (typeof VOTE_REJECTIONS)[number] }[];
+}
+
+/**
+ * The number of votes in a `[+ vote]` body, or a problem (413 for more than 1,024, 400 otherwise).
+ *
+ * @example
+ * ```ts
+ * const n = countVotes(body); // throws EdgeError on a bad batch
+ * ```
+ */
+export function countVotes(bytes: Uint8Array): number {
+  const r = new CborReader(bytes);
+  try {
+    // The head alone says how many votes follow, so the count limit (413) is checked before any
+    // vote is looked at (413 outranks 400 in §12).
+    const n = r.readArray('votes', { min: 1 });
+    if (n > LIMITS.votesCount) throw new EdgeError({ kind: 'too-large', detail: `${n} votes above ${LIMITS.votesCount}`, limit: LIMITS.votesCount });
+    for (let i = 0; i < n; i++) {
+      if (r.peekMajor(`votes[${i}]`) !== 4) r.fail(`votes[${i}]`, 'type', 'expected a vote array');
+      r.skip(`votes[${i}]`);
+    }
+    r.done('votes');
+    return n;
+  } catch (e) {
+    if (e instanceof DecodeError) throw new EdgeError({ kind: 'malformed-cbor', detail: e.message });
+    throw e;
+  }
+}
+
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Check a storage node's votes reply for a batch of `n` votes.
+ *
+ * @example
+ * ```ts
+ * parseVotesResult({ accepted: 1, duplicates: 0, buffered: 0, rejected: [] }, 1)
+ * ```
+ */
+export function parseVotesResult(json: unknown, n: number): VotesResult | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const o = json as Record<string, unknown>;
+  if (!isUint(o.accepted) || !isUint(o.duplicates) || !isUint(o.buffered) || !Array.isArray(o.rejected)) return undefined;
+  const rejected: VotesResult['rejected'] = [];
+  for (const x of o.rejected as unknown[]) {
+    if (typeof x !== 'object' || x === null) return undefined;
+    const { index, type } = x as Record<string, unknown>;
+    if (!isUint(index) || index >= n || typeof type !== 'string' || !(VOTE_REJECTIONS as readonly string[]).includes(type)) return undefined;
+    rejected.push({ index, type: type as VotesResult['rejected'][number]['type'] });
+  }
+  if (o.accepted + o.duplicates + o.buffered + rejected.length !== n) return undefined;
+  return { accepted: o.accepted, duplicates: o.duplicates, buffered: o.buffered, rejected };
+}
+
+/**
+ * The votes route, mounted at `/v1/votes`.
+ *
+ * @example
+ * ```ts
+ * app.route('/v1/votes', votesRoutes);
+ * ```
+ */
+export const votesRoutes = new Hono<AppEnv>()
+  .post('/', async (c) => {
+    const d = deps(c);
+    const bytes = await readCborRequest(c.req.raw, LIMITS.votesBody);
+    const n = countVotes(bytes);
+    const out = await d.upstream.request(
+      { method: 'POST', path: '/v1/votes', body: bytes, contentType: 'application/cbor', maxBytes: LIMITS.maxJsonReply },
+      judgeForwarded(200, (json) => parseVotesResult(json, n)),
+    );
+    if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the votes: ${describeFailures(out.failures)}` });
+    return c.json(unwrapForwarded(out.value), 200, { 'cache-control': 'no-store' });
+  })
+  .all('/', methodNotAllowed(POST_ONLY));
