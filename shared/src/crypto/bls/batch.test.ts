@@ -5,11 +5,16 @@ import {
   blsKeyGen,
   blsSign,
   decodeSignature,
+  blsStats,
   fastAggregateVerify,
+  findInvalidRandomized,
   hashToG1,
+  PopCache,
+  popProve,
   randomizedBatchVerify,
   resolveDuplicateVote,
   type SignedVote,
+  verifyPops,
   verifySingle,
   verifyVoteBatch,
   voteMessage,
@@ -118,5 +123,44 @@ describe('random-scalar batch verification', () => {
     const bad = items.map((it, i) => (i === 4 ? { ...it, msg: items[0]!.msg } : it));
     expect(randomizedBatchVerify(bad)).toBe(false);
     expect(randomizedBatchVerify([])).toBe(false);
+  });
+});
+
+describe('PoP batches', () => {
+  const pops = KEYS.slice(0, 12).map((k) => ({ vk: k.publicKey, pop: popProve(k.secretKey) }));
+
+  it('verifyPops accepts valid PoPs in one batch and names the bad ones', () => {
+    const before = blsStats();
+    expect(verifyPops(pops)).toEqual(pops.map(() => true));
+    const after = blsStats();
+    expect(after.pairings - before.pairings).toBe(1); // one final exponentiation for all 12
+    const items = pops.slice();
+    items[2] = { vk: pops[2]!.vk, pop: pops[3]!.pop }; // PoP of another key
+    items[7] = { vk: pops[7]!.vk, pop: new Uint8Array(48) }; // undecodable
+    items[9] = { vk: pops[9]!.vk, pop: blsSign(KEYS[9]!.secretKey, pops[9]!.vk) }; // signing DST
+    const ok = verifyPops(items);
+    expect(ok.map((b, i) => (b ? -1 : i)).filter((i) => i >= 0)).toEqual([2, 7, 9]);
+  });
+
+  it('PopCache remembers verdicts so a second pass computes no pairing', () => {
+    const cache = new PopCache(100);
+    const items = pops.slice(0, 4);
+    items[1] = { vk: pops[1]!.vk, pop: pops[0]!.pop };
+    expect(verifyPops(items, { cache })).toEqual([true, false, true, true]);
+    expect(cache.size).toBe(4);
+    const before = blsStats().pairings;
+    expect(verifyPops(items, { cache })).toEqual([true, false, true, true]);
+    expect(blsStats().pairings).toBe(before);
+  });
+
+  it('findInvalidRandomized bisects with fresh scalars', () => {
+    const items = KEYS.slice(0, 9).map((k, i) => {
+      const msg = voteMessage(fromHex(`0${i}`.repeat(32)));
+      return { pk: k.publicPoint, msg, sig: decodeSignature(blsSign(k.secretKey, msg)) };
+    });
+    expect(findInvalidRandomized(items)).toEqual([]);
+    items[0] = { ...items[0]!, msg: items[1]!.msg };
+    items[8] = { ...items[8]!, pk: items[7]!.pk };
+    expect(findInvalidRandomized(items)).toEqual([0, 8]);
   });
 });

@@ -18,7 +18,20 @@
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { toHex } from '../../bytes/index';
-import { type G1Point, type G2Point, hashToG1, pairingCheck, SIG_DST } from './core';
+import { pippenger } from '@noble/curves/abstract/curve.js';
+import { CryptoError } from '../../errors/index';
+import {
+  countMillerLoops,
+  type DecodedKeyCache,
+  decodePublicKey,
+  decodeSignature,
+  type G1Point,
+  type G2Point,
+  hashToG1,
+  POP_DST,
+  pairingCheck,
+  SIG_DST,
+} from './core';
 
 const G1 = bls12_381.G1.Point;
 const G2 = bls12_381.G2.Point;
@@ -172,7 +185,8 @@ export function randomizedBatchVerify(
   random: RandomBytes = webRandom,
 ): boolean {
   if (items.length === 0) return false;
-  let s = G1.ZERO;
+  const scalars: bigint[] = [];
+  const sigs: G1Point[] = [];
   const byMsg = new Map<string, { hm: G1Point; pk: G2Point }>();
   for (const it of items) {
     if (it.sig.is0() || it.pk.is0()) return false;
@@ -182,13 +196,16 @@ export function randomizedBatchVerify(
       r = 0n;
       for (const x of b) r = (r << 8n) | BigInt(x);
     }
-    s = s.add(it.sig.multiplyUnsafe(r));
+    scalars.push(r);
+    sigs.push(it.sig);
     const key = toHex(it.msg);
     const e = byMsg.get(key);
     const rpk = it.pk.multiplyUnsafe(r);
     if (e) byMsg.set(key, { hm: e.hm, pk: e.pk.add(rpk) });
     else byMsg.set(key, { hm: hashToG1(it.msg, dst), pk: rpk });
   }
+  // Σ r_i·sig_i as one multi-scalar multiplication (much cheaper than b separate ones)
+  const s = pippenger(G1, sigs, scalars);
   if (s.is0()) return false;
   const neg = s.negate().toAffine();
   const pairs: Parameters<typeof bls12_381.millerLoopBatch>[0] = [
@@ -199,5 +216,125 @@ export function randomizedBatchVerify(
     const h = hm.toAffine();
     pairs.push([bls12_381.utils.calcPairingPrecomputes(pk), h.x, h.y]);
   }
+  countMillerLoops(pairs.length);
   return Fp12.eql(Fp12.finalExponentiate(bls12_381.millerLoopBatch(pairs)), Fp12.ONE);
+}
+
+/**
+ * Indices (ascending) of the items whose signature is invalid, by random-scalar batches with
+ * bisection (fresh scalars for every sub-batch). One batch when all are valid.
+ *
+ * @example
+ * ```ts
+ * const bad = findInvalidRandomized(pops, POP_DST);
+ * ```
+ */
+export function findInvalidRandomized(
+  items: readonly SignedMessage[],
+  dst: string = SIG_DST,
+  random: RandomBytes = webRandom,
+): number[] {
+  const invalid: number[] = [];
+  const explore = (lo: number, hi: number, knownFail: boolean): void => {
+    if (hi - lo === 0) return;
+    if (hi - lo === 1) {
+      const it = items[lo]!;
+      if (!pairingCheck(it.sig, hashToG1(it.msg, dst), it.pk)) invalid.push(lo);
+      return;
+    }
+    if (!knownFail && randomizedBatchVerify(items.slice(lo, hi), dst, random)) return;
+    const mid = (lo + hi) >>> 1;
+    const leftOk = mid - lo > 1 ? randomizedBatchVerify(items.slice(lo, mid), dst, random) : false;
+    if (!leftOk) explore(lo, mid, mid - lo > 1);
+    explore(mid, hi, leftOk);
+  };
+  explore(0, items.length, false);
+  return invalid;
+}
+
+/** A public key with its proof of possession, as bytes (§3.3 `[bls_vk, pop: bls_sig]`). */
+export interface KeyWithPop {
+  readonly vk: Uint8Array;
+  readonly pop: Uint8Array;
+}
+
+/**
+ * Remembers PoP verdicts by (key, PoP) bytes so that a committee rebuilt every epoch verifies
+ * only keys it has not seen (a PoP check costs a hash to G1 and a pairing). Bounded, LRU.
+ *
+ * @example
+ * ```ts
+ * const pops = new PopCache();
+ * verifyPops(pools.map((p) => p.voteKey), { cache: pops });
+ * ```
+ */
+export class PopCache {
+  private readonly map = new Map<string, boolean>();
+  constructor(readonly maxEntries = 65536) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be >= 1');
+  }
+  get size(): number {
+    return this.map.size;
+  }
+  /** The cached verdict, or undefined. */
+  get(k: KeyWithPop): boolean | undefined {
+    const key = toHex(k.vk) + toHex(k.pop);
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(k: KeyWithPop, ok: boolean): void {
+    const key = toHex(k.vk) + toHex(k.pop);
+    this.map.delete(key);
+    if (this.map.size >= this.maxEntries) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+    this.map.set(key, ok);
+  }
+}
+
+/**
+ * Verify many PoPs (§2.3: a key is registered only if its PoP verifies): strict decoding of
+ * each key and PoP (failures are false), then one random-scalar batch over the rest, bisecting
+ * on failure. Returns one verdict per item. Decoded keys go to `keyCache` when given.
+ *
+ * @example
+ * ```ts
+ * const ok = verifyPops(seats.map((s) => s.voteKey)); // boolean[]
+ * ```
+ */
+export function verifyPops(
+  items: readonly KeyWithPop[],
+  opts: { cache?: PopCache; keyCache?: DecodedKeyCache; random?: RandomBytes } = {},
+): boolean[] {
+  const out: boolean[] = new Array(items.length).fill(false);
+  const todo: number[] = [];
+  const batch: SignedMessage[] = [];
+  items.forEach((k, i) => {
+    const cached = opts.cache?.get(k);
+    if (cached !== undefined) {
+      out[i] = cached;
+      return;
+    }
+    try {
+      const pk = opts.keyCache ? opts.keyCache.get(k.vk) : decodePublicKey(k.vk);
+      const sig = decodeSignature(k.pop, 'pop');
+      todo.push(i);
+      batch.push({ pk, msg: k.vk, sig });
+    } catch (e) {
+      if (!(e instanceof CryptoError)) throw e;
+      opts.cache?.set(k, false);
+    }
+  });
+  const bad = new Set(findInvalidRandomized(batch, POP_DST, opts.random ?? webRandom));
+  todo.forEach((i, j) => {
+    const ok = !bad.has(j);
+    out[i] = ok;
+    opts.cache?.set(items[i]!, ok);
+  });
+  return out;
 }

@@ -270,6 +270,28 @@ export function blsSign(secretKey: Uint8Array, msg: Uint8Array, dst: string = SI
   return encodeSignature(hashToG1(msg, dst).multiply(skToBigInt(secretKey)));
 }
 
+const stats = { pairings: 0, millerLoops: 0 };
+
+/**
+ * Process-wide counters of pairing work: `pairings` counts pairing checks (each one final
+ * exponentiation), `millerLoops` the Miller loops of random-scalar batches. For metrics,
+ * benchmarks, and tests that assert a path computed no pairing (§16 case 18).
+ *
+ * @example
+ * ```ts
+ * const before = blsStats().pairings;
+ * ```
+ */
+export function blsStats(): { readonly pairings: number; readonly millerLoops: number } {
+  return { ...stats };
+}
+
+/** Count `n` Miller loops run outside {@link pairingCheck} (random-scalar batches). @internal */
+export function countMillerLoops(n: number): void {
+  stats.millerLoops += n;
+  stats.pairings++;
+}
+
 // Miller-loop line coefficients of the fixed G2 generator, computed once (saves one precompute
 // per pairing check).
 let g2BasePrecomputes: ReturnType<typeof bls12_381.utils.calcPairingPrecomputes> | undefined;
@@ -280,6 +302,7 @@ let g2BasePrecomputes: ReturnType<typeof bls12_381.utils.calcPairingPrecomputes>
  */
 export function pairingCheck(sig: G1Point, hm: G1Point, pk: G2Point): boolean {
   if (sig.is0() || hm.is0() || pk.is0()) return false;
+  stats.pairings++;
   g2BasePrecomputes ??= bls12_381.utils.calcPairingPrecomputes(G2.BASE);
   const s = sig.negate().toAffine();
   const h = hm.toAffine();

@@ -9,7 +9,6 @@ import {
   eligibilityMessage,
   isLeader,
   leaderThresholdConstant,
-  type Rational,
   vrfMessage,
   vrfOutput,
   vrfProve,
@@ -19,7 +18,7 @@ import {
 
 const ETA = fromHex('e7'.repeat(32));
 const KEY = blsKeyGen(new Uint8Array(32).fill(0x42));
-const F: Rational = { num: 1n, den: 20n };
+const F = { num: 1n, den: 20n };
 const C = leaderThresholdConstant(F);
 
 function out(y: bigint): Uint8Array {

@@ -71,11 +71,11 @@ export function vrfVerify(
 // ---------------------------------------------------------------------------------------------
 // §3.5 leader threshold, exact.
 
-/** A non-negative rational `num/den` in BigInt (den > 0). */
-export interface Rational {
-  readonly num: bigint;
-  readonly den: bigint;
-}
+/**
+ * A non-negative rational `num/den` in BigInt (den > 0). Structurally the same as the protocol
+ * parameters' `Rational` (protocol/params), which crypto must not import.
+ */
+type Ratio = { readonly num: bigint; readonly den: bigint };
 
 const SCALE = 10n ** 40n;
 const TWO_256 = 1n << 256n;
@@ -89,7 +89,7 @@ const TWO_256 = 1n << 256n;
  * const C = leaderThresholdConstant({ num: 1n, den: 20n }); // ≈ 0.05129329438755 (= −ln(0.95) to 40 places)
  * ```
  */
-export function leaderThresholdConstant(f: Rational): Rational {
+export function leaderThresholdConstant(f: Ratio): Ratio {
   const { num, den } = f;
   if (num <= 0n || den <= 0n || 2n * num > den) {
     throw new CryptoError('activeSlotCoeff', `expected 0 < f <= 1/2, got ${num}/${den}`);
@@ -129,7 +129,7 @@ function gcd(a: bigint, b: bigint): bigint {
  * const lead = isLeader(vrf.output, poolStake, totalStake, C);
  * ```
  */
-export function isLeader(output: Uint8Array, sigmaNum: bigint, sigmaDen: bigint, C: Rational): boolean {
+export function isLeader(output: Uint8Array, sigmaNum: bigint, sigmaDen: bigint, C: Ratio): boolean {
   if (output.length !== 32) throw new CryptoError('leader_vrf.output', 'expected 32 bytes');
   if (sigmaDen <= 0n || sigmaNum < 0n) throw new CryptoError('leader.sigma', 'expected 0 <= σ with a positive denominator');
   if (sigmaNum === 0n) return false;
