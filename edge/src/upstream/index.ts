@@ -14,6 +14,9 @@
  */
 import { BodyTooLarge, readBounded } from '../body/index';
 
+/** Largest error (non-2xx) body kept: enough for any problem document. */
+export const MAX_ERROR_BODY = 16 * 1024;
+
 /** One request to a storage node. `path` starts with `/v1/`. */
 export interface UpstreamRequest {
   method: 'GET' | 'POST';
@@ -114,6 +117,15 @@ export class HttpUpstream implements Upstream {
         signal,
         redirect: 'manual',
       });
+      if (res.status < 200 || res.status > 299) {
+        // An error reply matters for its status (404 vs 5xx); its body only when it is a small
+        // problem document, so an oversize one is dropped rather than turned into "too-large".
+        const body = await readBounded(res.body, Math.min(req.maxBytes, MAX_ERROR_BODY), res.headers.get('content-length')).catch((e: unknown) => {
+          if (e instanceof BodyTooLarge) return new Uint8Array(0);
+          throw e;
+        });
+        return { origin, status: res.status, headers: res.headers, body };
+      }
       const body = await readBounded(res.body, req.maxBytes, res.headers.get('content-length'));
       return { origin, status: res.status, headers: res.headers, body };
     } catch (e) {
