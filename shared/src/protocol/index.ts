@@ -1,3 +1,5 @@
 /** Protocol core of PROTOCOL.md §3–§7: parameters, blocks, votes, committee, certificates, timing. @module */
 export * from './params/index';
 export * from './timing/index';
+export * from './committee/index';
+export * from './certificate/index';
