@@ -1,0 +1,195 @@
+/**
+ * Ledger state evolution over blocks (PROTOCOL.md §4.2, §5.4) and vote-key registrations (§3.3a).
+ *
+ * Primer: the state evolves as "RB txs, then the EB certified by the child CertRB in reference
+ * order, then the next RB". Since the certifying CertRB is the announcing RB's immediate child
+ * and carries no txs, the state after the announcing RB's own txs (what EB txs are validated
+ * against, §5.4) is exactly the state the CertRB is applied to. {@link applyBlock} therefore
+ * applies, on the state after the parent: first the certified EB's closure (`noValidate`, in
+ * reference order), then the block's own txs (`apply` by default). Everything runs on an
+ * {@link OverlayUtxo} over the caller's view, so a failing block leaves nothing behind; the
+ * result is a {@link BlockDelta} whose net `consumed` / `produced` lists commit the block and,
+ * undone, roll it back exactly.
+ *
+ * @module
+ */
+import { toHex } from '../bytes/index';
+import { TxInvalidError } from '../errors/index';
+import type { Hash32, PoolId } from '../types/index';
+import type { Tx, VoteKey } from './tx';
+import { OverlayUtxo, type UtxoDelta, type UtxoEntry, type UtxoView } from './utxo';
+import { applyTx, type LedgerContext, type TxDelta, type ValidationLevel } from './validate';
+
+/** The effect of a sequence of txs: per-tx deltas, and the net change against the base view. */
+export interface BlockDelta extends UtxoDelta {
+  /** Per-tx deltas in application order (certified EB txs first, then the block's txs). */
+  readonly txs: readonly TxDelta[];
+  /** Base entries spent (net: outputs created and spent inside the block are in neither list). */
+  readonly consumed: readonly UtxoEntry[];
+  /** Entries created and still unspent at the end of the block. */
+  readonly produced: readonly UtxoEntry[];
+}
+
+/** Where a failing tx sat: the block's own txs or the certified EB's closure. */
+export type BlockPart = 'rb' | 'eb';
+
+/**
+ * A tx of a block that fails: a {@link TxInvalidError} (same `rule`) that also says where. At
+ * `noValidate` (certified EB txs) this means the CertRB is invalid (§5.3).
+ */
+export class BlockTxError extends TxInvalidError {
+  constructor(
+    readonly part: BlockPart,
+    /** Position of the tx in its list. */
+    readonly position: number,
+    readonly txId: Hash32,
+    readonly txError: TxInvalidError,
+  ) {
+    super(txError.rule, `${part} tx #${position}: ${txError.detail}`);
+    this.name = 'BlockTxError';
+  }
+}
+
+function runTxs(
+  ov: OverlayUtxo,
+  txs: readonly Tx[],
+  level: ValidationLevel,
+  slot: number,
+  ctx: LedgerContext,
+  part: BlockPart,
+  out: TxDelta[],
+): void {
+  for (let i = 0; i < txs.length; i++) {
+    const tx = txs[i]!;
+    let d: TxDelta;
+    try {
+      d = applyTx(ov, tx, level, slot, ctx);
+    } catch (e) {
+      if (e instanceof TxInvalidError) throw new BlockTxError(part, i, tx.id, e);
+      throw e;
+    }
+    ov.apply(d, false);
+    out.push(d);
+  }
+}
+
+/**
+ * Apply txs in order on `view` (each sees the outputs of those before it) and return the block
+ * delta; `view` is not written. Use it to validate an EB closure on the state after its
+ * announcing RB (§5.4), or a TxRB's txs. Throws {@link BlockTxError}.
+ *
+ * @example
+ * ```ts
+ * // voting: EB txs at apply level, on the state after the announcing RB, at that RB's slot
+ * applyTxs(stateAfterRb, ebTxs, 'apply', rbSlot, { pools }, 'eb');
+ * ```
+ */
+export function applyTxs(
+  view: UtxoView,
+  txs: readonly Tx[],
+  level: ValidationLevel,
+  slot: number,
+  ctx: LedgerContext = {},
+  part: BlockPart = 'rb',
+): BlockDelta {
+  const ov = new OverlayUtxo(view);
+  const deltas: TxDelta[] = [];
+  runTxs(ov, txs, level, slot, ctx, part, deltas);
+  return { txs: deltas, consumed: ov.consumedFromBase(), produced: ov.producedNet() };
+}
+
+/** What one block contributes to the ledger. */
+export interface LedgerBlock {
+  /** The block's slot (the ttl reference for its own txs). */
+  readonly slot: number;
+  /** A TxRB's txs (empty for a CertRB). */
+  readonly txs: readonly Tx[];
+  /** Level for {@link txs} (default `apply`; `reapply` when re-adopting blocks already checked). */
+  readonly level?: ValidationLevel;
+  /** For a CertRB: the certified EB's closure in reference order, and the announcing RB's slot. */
+  readonly certifiedEb?: { readonly txs: readonly Tx[]; readonly slot: number };
+}
+
+/**
+ * Apply one block on the state after its parent (`view`): the certified EB closure at
+ * `noValidate`, then the block's txs. Pure; returns the delta to commit (and to undo on rollback).
+ * Throws {@link BlockTxError} (`part` `eb` means the CertRB is invalid).
+ *
+ * @example
+ * ```ts
+ * const d = applyBlock(utxo, { slot, txs: rbTxs });
+ * utxo.apply(d);
+ * undoLog.push(d);
+ * ```
+ */
+export function applyBlock(view: UtxoView, block: LedgerBlock, ctx: LedgerContext = {}): BlockDelta {
+  const ov = new OverlayUtxo(view);
+  const deltas: TxDelta[] = [];
+  if (block.certifiedEb) runTxs(ov, block.certifiedEb.txs, 'noValidate', block.certifiedEb.slot, ctx, 'eb', deltas);
+  runTxs(ov, block.txs, block.level ?? 'apply', block.slot, ctx, 'rb', deltas);
+  return { txs: deltas, consumed: ov.consumedFromBase(), produced: ov.producedNet() };
+}
+
+/** Σ fees of a block delta. */
+export function blockFees(d: BlockDelta): bigint {
+  let s = 0n;
+  for (const t of d.txs) s += t.fee;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vote-key registrations (§3.3a)
+
+/** A key registration as the node records it: which block carried it, and its chain position. */
+export interface KeyRegistration {
+  readonly poolId: PoolId;
+  readonly voteKey: VoteKey;
+  /** Epoch of the block that carried the registration (e); it takes effect for e+2. */
+  readonly epoch: number;
+  /** Slot of that block (chain order). */
+  readonly slot: number;
+  /** Order within the block (ties at one slot): the running index from {@link keyRegistrationsOf}. */
+  readonly position: number;
+}
+
+/**
+ * The registrations carried by a block delta, in application order, tagged with the block's
+ * epoch and slot.
+ *
+ * @example
+ * ```ts
+ * for (const r of keyRegistrationsOf(delta, epochOf(slot), slot)) await store.recordKeyReg(r);
+ * ```
+ */
+export function keyRegistrationsOf(d: BlockDelta, epoch: number, slot: number): KeyRegistration[] {
+  const out: KeyRegistration[] = [];
+  for (const t of d.txs) {
+    for (const r of t.keyRegs) out.push({ poolId: r.poolId, voteKey: r.voteKey, epoch, slot, position: out.length });
+  }
+  return out;
+}
+
+/**
+ * The vote keys in force for `epoch` by registration: a registration of epoch e counts from
+ * epoch e+2 on, and the latest (by slot, then position) wins per pool (§3.3a). Returns a map
+ * from pool id hex to its vote key; pools without an effective registration are absent (they
+ * keep the genesis vote key).
+ *
+ * @example
+ * ```ts
+ * const overrides = effectiveVoteKeys(registrations, 7);
+ * const vk = overrides.get(toHex(poolId))?.vk ?? pool.voteKey?.vk;
+ * ```
+ */
+export function effectiveVoteKeys(registrations: Iterable<KeyRegistration>, epoch: number): Map<string, VoteKey> {
+  const best = new Map<string, KeyRegistration>();
+  for (const r of registrations) {
+    if (r.epoch + 2 > epoch) continue;
+    const k = toHex(r.poolId);
+    const cur = best.get(k);
+    if (!cur || r.slot > cur.slot || (r.slot === cur.slot && r.position > cur.position)) best.set(k, r);
+  }
+  const out = new Map<string, VoteKey>();
+  for (const [k, r] of best) out.set(k, r.voteKey);
+  return out;
+}
