@@ -1,5 +1,5 @@
 import { blake2b224, blsKeyGen, ed25519KeyFromSeed, popProve } from '@leios/shared/crypto';
-import type { PoolInput } from '@leios/shared/protocol/committee';
+import type { PoolInput } from '@leios/shared/protocol';
 import type { PoolId } from '@leios/shared/types';
 import { describe, expect, it } from 'vitest';
 import { EpochState } from './index';

@@ -20,18 +20,19 @@ import {
   DecodedKeyCache,
   type G2Point,
   isLeader,
+  type KeyWithPop,
   leaderThresholdConstant,
   PopCache,
   vrfProve,
   verifyPops,
 } from '@leios/shared/crypto';
-import type { ProtocolParams, Rational } from '@leios/shared/protocol';
 import {
   buildTopStakeCommittee,
   type Committee,
-  type KeyWithPop,
   type PoolInput,
-} from '@leios/shared/protocol/committee';
+  type ProtocolParams,
+  type Rational,
+} from '@leios/shared/protocol';
 import type { PoolId } from '@leios/shared/types';
 
 export * from './nonce';

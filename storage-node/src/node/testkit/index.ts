@@ -1,0 +1,86 @@
+/**
+ * Test and benchmark helpers of the node logic: deterministic wallets that track their own
+ * outputs and build valid payment txs, so tests and the benchmark drive the real ledger rules.
+ *
+ * Primer: a {@link WalletSet} knows which UTxO entries each wallet owns (from the genesis
+ * entries and from the payments it built), and {@link WalletSet.pay} spends one of them with a
+ * correctly-signed, minimum-fee tx. It tracks what it has spent locally, so a sequence of
+ * payments is valid in order (each may spend outputs of the previous ones).
+ *
+ * @module
+ */
+import {
+  buildPayment,
+  genesisEntries,
+  type Tx,
+  type UtxoEntry,
+  type Wallet,
+  utxoKey,
+  walletFor,
+} from '@leios/shared/ledger';
+import type { Lovelace } from '@leios/shared/types';
+
+/** Wallets with their spendable entries. */
+export class WalletSet {
+  readonly wallets: Wallet[];
+  private readonly owned = new Map<string, UtxoEntry>();
+  private cursor = 0;
+
+  constructor(count: number, label = 'w') {
+    this.wallets = Array.from({ length: count }, (_, i) => walletFor(`${label}-${i}`));
+  }
+
+  /** Genesis entries paying `amount` to the wallets in turn; remembered as spendable. */
+  genesis(entries: number, amount: bigint): UtxoEntry[] {
+    const es = genesisEntries(
+      this.wallets.map((w) => w.address),
+      entries,
+      amount,
+    );
+    for (const e of es) this.owned.set(utxoKey(e.ref.txId, e.ref.index), e);
+    return es;
+  }
+
+  /** Number of spendable entries. */
+  get spendable(): number {
+    return this.owned.size;
+  }
+
+  /**
+   * A valid payment spending the next spendable entry to another wallet (`amount`, change back).
+   * The produced outputs become spendable; the input is forgotten.
+   */
+  pay(opts: { ttlSlot?: number; amount?: bigint } = {}): Tx {
+    const amount = opts.amount ?? 1_000_000n;
+    // an entry must cover the payment and the fee (~0.2 ada) with room to spare
+    const entries = [...this.owned.values()].filter((x) => x.output.amount >= amount + 1_000_000n);
+    if (entries.length === 0) throw new Error('WalletSet: nothing to spend');
+    const e = entries[this.cursor++ % entries.length]!;
+    const from = this.walletOf(e);
+    const to = this.wallets[(this.wallets.indexOf(from) + 1) % this.wallets.length]!;
+    const tx = buildPayment({
+      inputs: [{ txId: e.ref.txId, index: e.ref.index, amount: e.output.amount }],
+      outputs: [{ address: to.address, amount }],
+      changeAddress: from.address,
+      ttlSlot: opts.ttlSlot ?? 1_000_000_000,
+      signers: [from.seed],
+    });
+    this.owned.delete(utxoKey(e.ref.txId, e.ref.index));
+    tx.body.outputs.forEach((o, index) => {
+      const ref = { txId: tx.id, index };
+      this.owned.set(utxoKey(tx.id, index), { ref, output: { address: o.address, amount: o.amount as Lovelace } });
+    });
+    return tx;
+  }
+
+  /** Forget a spent entry (when a tx of ours was replaced). */
+  forget(txId: Uint8Array, index: number): void {
+    this.owned.delete(utxoKey(txId, index));
+  }
+
+  private walletOf(e: UtxoEntry): Wallet {
+    const w = this.wallets.find((x) => x.address.every((b, i) => b === e.output.address[i]));
+    if (!w) throw new Error('WalletSet: entry not owned');
+    return w;
+  }
+}
