@@ -218,7 +218,7 @@ describe('tx codec (§5.1)', () => {
     );
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => {
-        let b = base.slice();
+        let b: Uint8Array = base.slice();
         for (const m of ms) {
           if (m.kind === 'flip') b[m.at % b.length] = b[m.at % b.length]! ^ m.v;
           else if (m.kind === 'cut') b = concatBytes(b.subarray(0, m.at), b.subarray(m.at + m.v + 1));
