@@ -1,18 +1,25 @@
-import { blake2b256, CborWriter, toHex } from '@leios/shared';
+import { CborWriter, parseHash32, toHex } from '@leios/shared';
+import { buildTx, encodeOpaqueTx } from '@leios/shared/ledger';
 import { describe, expect, it } from 'vitest';
+import { EdgeError } from '../../errors/index';
 import { DEAD_UPSTREAM, FixtureNode, problemOf, randomBytes, relay } from '../../testing/index';
-import { checkTxShape } from './index';
+import { decodeSubmittedTx } from './index';
 
 const CBOR = 'application/cbor';
 
-/** A well-formed utxo tx (§5.1) with `pad` extra bytes of witnesses to reach a size. */
-function makeTx(witnesses = 1): Uint8Array {
-  const w = new CborWriter().array(2);
-  w.array(4).array(1).array(2).bytes(randomBytes(32)).uint(0).array(1).array(2).bytes(randomBytes(28)).uint(1_000_000).uint(200_000).uint(10_000);
-  w.array(witnesses);
-  for (let i = 0; i < witnesses; i++) w.array(2).bytes(randomBytes(32)).bytes(randomBytes(64));
-  return w.finish();
+/** A signed utxo tx (§5.1) from the shared builder; `inputs` inflates it for size tests. */
+function signedTx(inputs = 1): { bytes: Uint8Array; txId: string; txHash: string } {
+  const tx = buildTx({
+    inputs: Array.from({ length: inputs }, (_, i) => ({ txId: parseHash32(randomBytes(32)), index: i })),
+    outputs: [{ address: randomBytes(28), amount: 1_000_000n }],
+    fee: 200_000n,
+    ttlSlot: 10_000,
+    signers: [randomBytes(32)],
+    maxTxSize: 65_536,
+  });
+  return { bytes: tx.bytes, txId: toHex(tx.id), txHash: toHex(tx.hash) };
 }
+const makeTx = (inputs = 1) => signedTx(inputs).bytes;
 
 function post(body: Uint8Array | string, type: string | null = CBOR): RequestInit {
   const headers: Record<string, string> = {};
@@ -23,9 +30,7 @@ function post(body: Uint8Array | string, type: string | null = CBOR): RequestIni
 describe('POST /v1/tx', () => {
   it('forwards the exact bytes and passes on 202 {txId, txHash}', async () => {
     const node = new FixtureNode();
-    const tx = makeTx();
-    const txHash = toHex(blake2b256(tx));
-    const txId = 'ee'.repeat(32);
+    const { bytes: tx, txId, txHash } = signedTx();
     await node.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId, txHash }) });
     const res = await relay([node], '/v1/tx', post(tx));
     expect(res.status).toBe(202);
@@ -36,13 +41,12 @@ describe('POST /v1/tx', () => {
     expect(seen.lastBodyHex).toBe(toHex(tx));
   });
 
-  it('skips a storage node whose txHash does not name the bytes sent', async () => {
+  it('skips a storage node whose ids do not name the tx sent', async () => {
     const wrong = new FixtureNode();
     const right = new FixtureNode();
-    const tx = makeTx();
-    const txHash = toHex(blake2b256(tx));
-    await wrong.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId: 'ee'.repeat(32), txHash: 'ff'.repeat(32) }) });
-    await right.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId: 'ee'.repeat(32), txHash }) });
+    const { bytes: tx, txId, txHash } = signedTx();
+    await wrong.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId: txHash, txHash }) });
+    await right.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId, txHash }) });
     const res = await relay([wrong, right], '/v1/tx', post(tx));
     expect(res.status).toBe(202);
     expect((await right.seen('/v1/tx', 'POST')).hits).toBe(1);
@@ -115,6 +119,8 @@ describe('POST /v1/tx', () => {
       new Uint8Array([...tx, 0x00]), // trailing byte
       new CborWriter().array(1).uint(1).finish(), // wrong shape
       new Uint8Array([0x9f, 0xff]), // indefinite array
+      new Uint8Array([0x82, ...tx.subarray(2)]), // a broken tx (first byte of the body head dropped)
+      encodeOpaqueTx(randomBytes(10)), // an opaque tx on a utxo relay
     ];
     for (const body of cases) {
       const res = await relay([node], '/v1/tx', post(body));
@@ -126,8 +132,9 @@ describe('POST /v1/tx', () => {
 
   it('answers 422 tx-too-large for a well-formed tx above MAX_TX_SIZE, without asking a storage node', async () => {
     const node = new FixtureNode();
-    const tx = makeTx(170); // 170 witnesses of 99 bytes: about 17 kB
+    const tx = makeTx(460); // 460 inputs of 36 bytes: about 17 kB
     expect(tx.length).toBeGreaterThan(16_384);
+    expect(tx.length).toBeLessThan(65_536);
     const res = await relay([node], '/v1/tx', post(tx));
     expect(res.status).toBe(422);
     const p = await problemOf(res);
@@ -147,10 +154,28 @@ describe('POST /v1/tx', () => {
     expect(res.headers.get('allow')).toBe('POST');
   });
 
-  it('checks the opaque-mode shape: one non-empty byte string', () => {
-    expect(checkTxShape(new CborWriter().bytes(randomBytes(10)).finish(), 'opaque')).toBeNull();
-    expect(checkTxShape(new CborWriter().bytes(new Uint8Array(0)).finish(), 'opaque')).not.toBeNull();
-    expect(checkTxShape(makeTx(), 'opaque')).not.toBeNull();
-    expect(checkTxShape(new CborWriter().bytes(randomBytes(10)).finish(), 'utxo')).not.toBeNull();
+  it('in opaque mode takes one byte string and refuses utxo txs', async () => {
+    const node = new FixtureNode();
+    const tx = encodeOpaqueTx(randomBytes(40));
+    const { id, hash } = decodeSubmittedTx(tx, 'opaque');
+    expect(id).toEqual(hash);
+    await node.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId: toHex(id), txHash: toHex(hash) }) });
+    const ok = await relay([node], '/v1/tx', post(tx), { LEDGER_MODE: 'opaque' });
+    expect(ok.status).toBe(202);
+    const utxo = await relay([node], '/v1/tx', post(makeTx()), { LEDGER_MODE: 'opaque' });
+    expect(utxo.status).toBe(400);
+  });
+
+  it('reports a body both oversized and malformed as 400 (400 outranks 422)', () => {
+    const big = new CborWriter().array(2).bytes(randomBytes(20_000)).uint(1).finish();
+    const e = (() => {
+      try {
+        decodeSubmittedTx(big, 'utxo');
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toBeInstanceOf(EdgeError);
+    expect((e as EdgeError).problem.kind).toBe('malformed-cbor');
   });
 });
