@@ -1,0 +1,386 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toHex } from '../bytes/index';
+import { TxInvalidError } from '../errors/index';
+import type { Lovelace, PoolId } from '../types/index';
+import {
+  applyBlock,
+  applyTx,
+  type BlockDelta,
+  blockFees,
+  buildPayment,
+  effectiveVoteKeys,
+  genesisEntries,
+  genesisTxId,
+  type KeyRegistration,
+  keyRegistrationsOf,
+  type LedgerBlock,
+  MemoryUtxo,
+  OverlayUtxo,
+  type Tx,
+  type UtxoEntry,
+  utxoKey,
+  utxoSetHash,
+  type Wallet,
+  walletFor,
+} from './index';
+
+const wallets: Wallet[] = [0, 1, 2, 3].map((i) => walletFor(`w${i}`));
+const byAddress = new Map(wallets.map((w) => [toHex(w.address), w]));
+const GENESIS = genesisEntries(
+  wallets.map((w) => w.address),
+  8,
+  50_000_000n,
+);
+const TTL = 1_000_000;
+
+/** A block plan of plain numbers, materialised into signed txs against a simulated state. */
+interface TxPlan {
+  picks: number[];
+  outs: Array<{ w: number; amount: number }>;
+  change: number;
+}
+interface BlockPlan {
+  cert: boolean;
+  txs: TxPlan[];
+}
+const txPlan: fc.Arbitrary<TxPlan> = fc.record({
+  picks: fc.array(fc.nat(1000), { minLength: 1, maxLength: 2 }),
+  outs: fc.array(fc.record({ w: fc.nat(3), amount: fc.integer({ min: 1, max: 3_000_000 }) }), { minLength: 1, maxLength: 3 }),
+  change: fc.nat(3),
+});
+const chainPlan = fc.array(fc.record({ cert: fc.boolean(), txs: fc.array(txPlan, { minLength: 1, maxLength: 3 }) }), {
+  minLength: 1,
+  maxLength: 4,
+});
+
+/**
+ * Turn a plan into blocks of valid txs: each tx spends entries picked from the simulated state
+ * (including outputs of earlier txs of the same block), pays the chosen wallets and returns change.
+ * `cert` blocks carry their txs as a certified EB closure (announced at the previous block's slot).
+ */
+function materialise(plan: BlockPlan[]): LedgerBlock[] {
+  const sim = MemoryUtxo.fromEntries(GENESIS);
+  const blocks: LedgerBlock[] = [];
+  let slot = 100;
+  for (const b of plan) {
+    const txs: Tx[] = [];
+    for (const t of b.txs) {
+      const avail = [...sim.entries()];
+      const picked = new Map<string, UtxoEntry>();
+      for (const p of t.picks) {
+        const e = avail[p % avail.length]!;
+        picked.set(utxoKey(e.ref.txId, e.ref.index), e);
+      }
+      const inputs = [...picked.values()];
+      const signers = [...new Set(inputs.map((e) => toHex(e.output.address)))].map((a) => byAddress.get(a)!.seed);
+      let tx: Tx;
+      try {
+        tx = buildPayment({
+          inputs: inputs.map((e) => ({ ...e.ref, amount: e.output.amount })),
+          outputs: t.outs.map((o) => ({ address: wallets[o.w]!.address, amount: BigInt(o.amount) })),
+          changeAddress: wallets[t.change]!.address,
+          ttlSlot: TTL,
+          signers,
+        });
+      } catch {
+        continue; // inputs too small for these outputs: leave the tx out of the plan
+      }
+      sim.apply(applyTx(sim, tx, 'reapply', slot));
+      txs.push(tx);
+    }
+    const prevSlot = slot;
+    slot += b.cert ? 14 : 3;
+    blocks.push(b.cert ? { slot, txs: [], certifiedEb: { txs, slot: prevSlot } } : { slot, txs });
+  }
+  return blocks;
+}
+
+const total = (u: MemoryUtxo) => u.totalValue();
+const sortedEntries = (u: MemoryUtxo) =>
+  [...u.entries()].map((e) => `${utxoKey(e.ref.txId, e.ref.index)}=${toHex(e.output.address)}:${e.output.amount}`).sort();
+
+describe('ledger state properties', () => {
+  it('value is conserved across applied blocks (Σ UTxO + Σ fees is invariant)', () => {
+    fc.assert(
+      fc.property(chainPlan, (plan) => {
+        const blocks = materialise(plan);
+        // the first tx always spends a 50,000,000 genesis entry, so it always materialises
+        expect(blocks.reduce((n, b) => n + b.txs.length + (b.certifiedEb?.txs.length ?? 0), 0)).toBeGreaterThan(0);
+        const u = MemoryUtxo.fromEntries(GENESIS);
+        const start = total(u);
+        let fees = 0n;
+        for (const b of blocks) {
+          const d = applyBlock(u, b);
+          u.apply(d);
+          fees += blockFees(d);
+          expect(total(u) + fees).toBe(start);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('no double spend: a spent input cannot be spent again, at any level', () => {
+    fc.assert(
+      fc.property(chainPlan, (plan) => {
+        const blocks = materialise(plan);
+        const u = MemoryUtxo.fromEntries(GENESIS);
+        const applied: Tx[] = [];
+        for (const b of blocks) {
+          u.apply(applyBlock(u, b, {}));
+          applied.push(...(b.certifiedEb?.txs ?? []), ...b.txs);
+        }
+        for (const tx of applied) {
+          for (const level of ['apply', 'reapply', 'noValidate'] as const) {
+            try {
+              applyTx(u, tx, level, 200);
+              expect.unreachable();
+            } catch (e) {
+              expect(e).toBeInstanceOf(TxInvalidError);
+              expect((e as TxInvalidError).rule).toBe('input-missing');
+            }
+          }
+        }
+        // the same tx twice within one block: the second is the double spend
+        const first = applied[0];
+        if (first) {
+          const fresh = MemoryUtxo.fromEntries(GENESIS);
+          expect(() => applyBlock(fresh, { slot: 100, txs: [first, first] }, {})).toThrow(/input-missing/);
+          expect(() => applyBlock(fresh, { slot: 100, txs: [], certifiedEb: { txs: [first, first], slot: 100 } })).toThrow(/input-missing/);
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('noValidate after a successful apply gives the same state as apply', () => {
+    fc.assert(
+      fc.property(chainPlan, (plan) => {
+        const blocks = materialise(plan);
+        const a = MemoryUtxo.fromEntries(GENESIS);
+        const n = MemoryUtxo.fromEntries(GENESIS);
+        for (const b of blocks) {
+          const da = applyBlock(a, { ...b, level: 'apply' });
+          const dn = applyBlock(n, { ...b, level: 'noValidate' });
+          expect(dn.consumed).toEqual(da.consumed);
+          expect(dn.produced).toEqual(da.produced);
+          a.apply(da);
+          n.apply(dn);
+          expect(toHex(n.stateHash())).toBe(toHex(a.stateHash()));
+        }
+        expect(sortedEntries(n)).toEqual(sortedEntries(a));
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('rollback (undo) restores every earlier state exactly; replay reproduces the hashes', () => {
+    fc.assert(
+      fc.property(chainPlan, (plan) => {
+        const blocks = materialise(plan);
+        const u = MemoryUtxo.fromEntries(GENESIS);
+        const hashes = [toHex(u.stateHash())];
+        const snapshots = [sortedEntries(u)];
+        const deltas: BlockDelta[] = [];
+        for (const b of blocks) {
+          const d = applyBlock(u, { ...b, level: 'reapply' });
+          u.apply(d);
+          deltas.push(d);
+          hashes.push(toHex(u.stateHash()));
+          snapshots.push(sortedEntries(u));
+          // the incremental hash equals the from-scratch hash
+          expect(toHex(utxoSetHash(u.entries()))).toBe(hashes.at(-1));
+        }
+        for (let i = deltas.length - 1; i >= 0; i--) {
+          u.undo(deltas[i]!);
+          expect(toHex(u.stateHash())).toBe(hashes[i]);
+          expect(sortedEntries(u)).toEqual(snapshots[i]);
+        }
+        for (const [i, b] of blocks.entries()) {
+          u.apply(applyBlock(u, { ...b, level: 'reapply' }));
+          expect(toHex(u.stateHash())).toBe(hashes[i + 1]);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('block deltas net out outputs created and spent inside the block', () => {
+    const blocks = materialise([{ cert: false, txs: [{ picks: [0], outs: [{ w: 1, amount: 10 }], change: 2 }] }]);
+    const first = blocks[0]!.txs[0]!;
+    // a second tx spending the first's change output, in the same block
+    const spend = buildPayment({
+      inputs: [{ txId: first.id, index: 1, amount: first.body.outputs[1]!.amount }],
+      outputs: [{ address: wallets[3]!.address, amount: 5n }],
+      changeAddress: wallets[3]!.address,
+      ttlSlot: TTL,
+      signers: [wallets[2]!.seed],
+    });
+    const u = MemoryUtxo.fromEntries(GENESIS);
+    const d = applyBlock(u, { slot: 100, txs: [first, spend] });
+    expect(d.txs).toHaveLength(2);
+    expect(d.consumed.map((e) => utxoKey(e.ref.txId, e.ref.index))).toEqual([utxoKey(genesisTxId(0), 0)]);
+    expect(d.produced.map((e) => utxoKey(e.ref.txId, e.ref.index))).toEqual([
+      utxoKey(first.id, 0),
+      utxoKey(spend.id, 0),
+      utxoKey(spend.id, 1),
+    ]);
+    const seq = MemoryUtxo.fromEntries(GENESIS);
+    for (const t of d.txs) seq.apply(t);
+    u.apply(d);
+    expect(toHex(u.stateHash())).toBe(toHex(seq.stateHash()));
+  });
+});
+
+describe('MemoryUtxo', () => {
+  const e = (n: number, amount: bigint, index = 0): UtxoEntry => ({
+    ref: { txId: genesisTxId(n), index },
+    output: { address: wallets[n % 4]!.address, amount: amount as Lovelace },
+  });
+
+  it('the state hash is order-independent and depends on every field of every entry', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.nat(50), { minLength: 1, maxLength: 20 }), (ns) => {
+        const es = ns.map((n) => e(n, BigInt(n + 1)));
+        const a = MemoryUtxo.fromEntries(es);
+        const b = MemoryUtxo.fromEntries([...es].reverse());
+        expect(toHex(a.stateHash())).toBe(toHex(b.stateHash()));
+        expect(toHex(a.stateHash())).toBe(toHex(utxoSetHash(es)));
+        const h = toHex(a.stateHash());
+        const first = es[0]!;
+        const variants: UtxoEntry[] = [
+          { ...first, output: { ...first.output, amount: (first.output.amount + 1n) as Lovelace } },
+          { ...first, output: { ...first.output, address: wallets[(ns[0]! + 1) % 4]!.address } },
+          { ...first, ref: { ...first.ref, index: 1 } },
+        ];
+        for (const v of variants) expect(toHex(utxoSetHash([v, ...es.slice(1)]))).not.toBe(h);
+        expect(toHex(utxoSetHash(es.slice(1)))).not.toBe(h);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('apply / undo are atomic and check their preconditions', () => {
+    const u = MemoryUtxo.fromEntries([e(1, 5n), e(2, 6n)]);
+    const h = toHex(u.stateHash());
+    expect(() => u.apply({ consumed: [e(1, 5n), e(3, 1n)], produced: [] })).toThrow(/not present/);
+    expect(() => u.apply({ consumed: [e(1, 5n)], produced: [e(2, 6n)] })).toThrow(/already present/);
+    expect(() => u.apply({ consumed: [e(1, 4n)], produced: [] })).toThrow(/not present/);
+    expect(() => u.undo({ consumed: [], produced: [e(7, 1n)] })).toThrow(/not present/);
+    expect(() => u.undo({ consumed: [e(2, 6n)], produced: [] })).toThrow(/is present/);
+    expect(toHex(u.stateHash())).toBe(h);
+    expect(u.size).toBe(2);
+    expect(() => MemoryUtxo.fromEntries([e(1, 5n), e(1, 5n)])).toThrow(/repeated/);
+  });
+
+  it('clone is independent', () => {
+    const u = MemoryUtxo.fromEntries([e(1, 5n)]);
+    const c = u.clone();
+    c.apply({ consumed: [e(1, 5n)], produced: [e(2, 5n)] });
+    expect(u.get(genesisTxId(1), 0)?.amount).toBe(5n);
+    expect(c.get(genesisTxId(1), 0)).toBeUndefined();
+    expect(toHex(u.stateHash())).not.toBe(toHex(c.stateHash()));
+    expect(toHex(c.stateHash())).toBe(toHex(utxoSetHash([e(2, 5n)])));
+  });
+});
+
+describe('OverlayUtxo', () => {
+  const e = (n: number, amount: bigint): UtxoEntry => ({
+    ref: { txId: genesisTxId(n), index: 0 },
+    output: { address: wallets[0]!.address, amount: amount as Lovelace },
+  });
+
+  it('shows pending outputs, hides pending spends, never writes the base, and undoes exactly', () => {
+    const base = MemoryUtxo.fromEntries([e(1, 1n), e(2, 2n)]);
+    const h = toHex(base.stateHash());
+    const ov = new OverlayUtxo(base);
+    const d1 = { consumed: [e(1, 1n)], produced: [e(3, 3n)] };
+    const d2 = { consumed: [e(3, 3n)], produced: [e(4, 4n)] };
+    ov.apply(d1);
+    ov.apply(d2);
+    expect(ov.get(genesisTxId(1), 0)).toBeUndefined();
+    expect(ov.get(genesisTxId(2), 0)?.amount).toBe(2n);
+    expect(ov.get(genesisTxId(3), 0)).toBeUndefined();
+    expect(ov.get(genesisTxId(4), 0)?.amount).toBe(4n);
+    expect(base.get(genesisTxId(1), 0)?.amount).toBe(1n);
+    expect(toHex(base.stateHash())).toBe(h);
+    const net = ov.netDelta();
+    expect(net.consumed.map((x) => x.output.amount)).toEqual([1n]);
+    expect(net.produced.map((x) => x.output.amount)).toEqual([4n]);
+    expect(() => ov.apply({ consumed: [e(1, 1n)], produced: [] })).toThrow(/not visible/);
+    expect(() => ov.apply({ consumed: [], produced: [e(2, 2n)] })).toThrow(/already visible/);
+    ov.undo(d2);
+    expect(ov.get(genesisTxId(3), 0)?.amount).toBe(3n);
+    expect(ov.get(genesisTxId(4), 0)).toBeUndefined();
+    ov.undo(d1);
+    expect(ov.get(genesisTxId(1), 0)?.amount).toBe(1n);
+    expect(ov.netDelta()).toEqual({ consumed: [], produced: [] });
+    // committing the net delta equals applying step by step
+    ov.apply(d1);
+    ov.apply(d2);
+    const seq = base.clone();
+    seq.apply(d1);
+    seq.apply(d2);
+    base.apply(ov.netDelta());
+    expect(toHex(base.stateHash())).toBe(toHex(seq.stateHash()));
+    ov.clear();
+    expect(ov.get(genesisTxId(4), 0)?.amount).toBe(4n);
+  });
+});
+
+describe('vote-key registrations (§3.3a)', () => {
+  const pool = (n: number) => new Uint8Array(28).fill(n) as PoolId;
+  const key = (n: number) => ({ vk: new Uint8Array(96).fill(n), pop: new Uint8Array(48).fill(n) });
+  const reg = (p: number, k: number, epoch: number, slot: number, position = 0): KeyRegistration => ({
+    poolId: pool(p),
+    voteKey: key(k),
+    epoch,
+    slot,
+    position,
+  });
+
+  it('a registration of epoch e takes effect from e+2; the latest wins per pool', () => {
+    const regs = [reg(1, 10, 3, 3_600), reg(1, 11, 4, 4_900), reg(2, 20, 4, 4_900, 1), reg(2, 21, 4, 4_900, 0), reg(3, 30, 5, 6_000)];
+    const at = (e: number) => {
+      const m = effectiveVoteKeys(regs, e);
+      return Object.fromEntries([...m].map(([k, v]) => [k.slice(0, 2), v.vk[0]]));
+    };
+    expect(at(4)).toEqual({});
+    expect(at(5)).toEqual({ '01': 10 });
+    expect(at(6)).toEqual({ '01': 11, '02': 20 });
+    expect(at(7)).toEqual({ '01': 11, '02': 20, '03': 30 });
+    // input order does not matter
+    expect(effectiveVoteKeys([...regs].reverse(), 7)).toEqual(effectiveVoteKeys(regs, 7));
+  });
+
+  it('keyRegistrationsOf tags a block delta’s registrations with epoch, slot and position', () => {
+    const d: BlockDelta = {
+      consumed: [],
+      produced: [],
+      txs: [
+        { txId: genesisTxId(0), txHash: genesisTxId(0), fee: 0n as Lovelace, keyRegs: [{ poolId: pool(1), voteKey: key(1) }], consumed: [], produced: [] },
+        {
+          txId: genesisTxId(1),
+          txHash: genesisTxId(1),
+          fee: 0n as Lovelace,
+          keyRegs: [
+            { poolId: pool(2), voteKey: key(2) },
+            { poolId: pool(1), voteKey: key(3) },
+          ],
+          consumed: [],
+          produced: [],
+        },
+      ],
+    };
+    const rs = keyRegistrationsOf(d, 4, 4_800);
+    expect(rs.map((r) => [r.poolId[0], r.voteKey.vk[0], r.epoch, r.slot, r.position])).toEqual([
+      [1, 1, 4, 4_800, 0],
+      [2, 2, 4, 4_800, 1],
+      [1, 3, 4, 4_800, 2],
+    ]);
+    // within one block the later registration of pool 1 wins
+    expect(effectiveVoteKeys(rs, 6).get(toHex(pool(1)))?.vk[0]).toBe(3);
+  });
+});
+
