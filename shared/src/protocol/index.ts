@@ -3,3 +3,4 @@ export * from './params/index';
 export * from './timing/index';
 export * from './committee/index';
 export * from './certificate/index';
+export * from './eb/index';
