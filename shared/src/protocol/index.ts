@@ -4,3 +4,4 @@ export * from './timing/index';
 export * from './committee/index';
 export * from './certificate/index';
 export * from './eb/index';
+export * from './vote/index';
