@@ -9,8 +9,8 @@
  *
  * Bounds (§13.4): each class has an item bound. P0 and P1 items are never dropped: exceeding their
  * bound throws {@link SchedulerOverloadError} (sustained overload fails loudly). P2 offers beyond
- * the bound are *dropped oldest first* — the stalest EB slot, earliest arrival among equals, i.e.
- * the items that would be served last anyway — into a deferred list, and are re-offered once the
+ * the bound are *dropped oldest first* — the oldest (stalest) EB slot, latest arrival among equals,
+ * i.e. the items that would be served last anyway — into a deferred list, and are re-offered once the
  * active P2 queue drains: delayed, never omitted. The deferred list itself is bounded
  * (`maxDeferred`); beyond it the queue fails loudly too. Deferred items are compact offers
  * (an eb_point and a size), so the bound is generous.
@@ -105,12 +105,9 @@ export class OfferQueue<T> {
     if (arr.length >= this.capacity[c]) {
       if (c !== 2) throw new SchedulerOverloadError(c, arr.length + 1, this.capacity[c], 'offer queue');
       insertSorted(arr, o);
-      // The tail is the stalest (and, among equals, the most recent arrival); "oldest first"
-      // means the oldest EB, so scan back for the earliest arrival among the stalest slot.
-      const tail = arr[arr.length - 1]!;
-      let i = arr.length - 1;
-      while (i > 0 && comparePriority(arr[i - 1]!.priority, tail.priority) === 0) i--;
-      const [dropped] = arr.splice(i, 1);
+      // The tail of the freshest-first order is the oldest EB (latest arrival among equals, so
+      // an EB's BlockOffer, queued before its BlockTxsOffer, is not deferred before it).
+      const dropped = arr.pop();
       this.defer(dropped!);
       return;
     }
@@ -159,6 +156,19 @@ export class OfferQueue<T> {
     const cap = this.capacity[2];
     this.classes[2] = back.slice(0, cap);
     this.deferred = back.slice(cap);
+  }
+
+  /**
+   * Remove and return the first queued item (active or deferred) matching `pred`, in queue order.
+   * O(n): for the rare reorderings a driver needs (a BlockOffer that must precede its
+   * BlockTxsOffer).
+   */
+  take(pred: (item: T) => boolean): Offer<T> | undefined {
+    for (const arr of [...this.classes, this.deferred]) {
+      const i = arr.findIndex((o) => pred(o.item));
+      if (i >= 0) return arr.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   /** Forget everything (connection closed). */

@@ -14,3 +14,8 @@ export * from './handshake/index';
 export * from './keep-alive/index';
 export * from './machine/index';
 export * from './mux/index';
+export * from './block-fetch/index';
+export * from './chain-sync/index';
+export * from './leios-fetch/index';
+export * from './leios-notify/index';
+export * from './tx-submission/index';

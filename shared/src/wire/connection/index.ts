@@ -151,6 +151,7 @@ export class Connection {
     return {
       send: (bytes, priority) => this.enqueue(inst.protocol, mode, bytes, priority),
       fail: (v, flush) => this.fail(v, flush),
+      abort: (e) => this.closeWith(1011, 'internal', e),
       queued: () =>
         this.scheduler.streamLength(inst.protocol, mode) +
         this.held.filter((h) => h.protocol === inst.protocol && h.mode === mode).length,

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { LeiosSharedError, type ProtocolViolation, type WireProtocolName } from '../../errors/index';
+import { LeiosSharedError, ProtocolViolation, type WireProtocolName } from '../../errors/index';
 import type { Priority } from '../../sched/index';
 import {
   type Clock,
@@ -185,6 +185,8 @@ export interface ProtocolPort {
   send(bytes: Uint8Array, priority: Priority): void;
   /** Close the connection for this violation (`flush`: send what is queued first, e.g. a Refuse). */
   fail(v: ProtocolViolation, flush?: boolean): void;
+  /** Close the connection for a local failure (a handler threw): 1011 `internal`. */
+  abort(e: Error): void;
   /** Messages of this instance still queued for egress. */
   queued(): number;
   /** Handshake drivers report completion here; other protocols may run afterwards. */
@@ -300,6 +302,13 @@ export abstract class Driver<M extends { type: string }, S extends string, K ext
   /** Close the connection with `v` (e.g. a semantic check of a handler failed). */
   protected fail(v: ProtocolViolation): void {
     this.port.fail(v);
+  }
+
+  /** A handler promise failed: a violation closes with its code, anything else with 1011. */
+  protected handlerFailed(e: unknown): void {
+    if (this.closedWith) return;
+    if (e instanceof ProtocolViolation) this.port.fail(e);
+    else this.port.abort(asError(e));
   }
 
   segmentArrived(): void {
