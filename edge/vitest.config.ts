@@ -8,6 +8,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineProject } from 'vitest/config';
 
+/** The per-peer HMAC key of the test peer `peer-a` (src/testing knows it too). */
+const TEST_PEER_SECRET_HEX = '5e'.repeat(32);
+
 export default defineProject({
   plugins: [
     cloudflareTest(({ inject }) => {
@@ -15,7 +18,13 @@ export default defineProject({
       return {
         wrangler: { configPath: './wrangler.jsonc' },
         miniflare: {
-          bindings: { FIXTURE_ORIGIN: origin, UPSTREAM_URLS: `${origin}/n/default`, UPSTREAM_TIMEOUT_MS: '2000' },
+          bindings: {
+            FIXTURE_ORIGIN: origin,
+            UPSTREAM_URLS: `${origin}/n/default`,
+            UPSTREAM_TIMEOUT_MS: '2000',
+            // The test relay requires peer authentication, as a production relay with PEER_SECRETS does.
+            PEER_SECRETS: JSON.stringify({ 'peer-a': TEST_PEER_SECRET_HEX }),
+          },
         },
       };
     }),

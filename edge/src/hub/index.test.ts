@@ -1,26 +1,48 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { toHex } from '@leios/shared';
+import { CborWriter, fromHex, type Hash32, toHex } from '@leios/shared';
+import { Connection, encodeSegment, HandshakeClient, KeepAliveClient, type LocalVersionData, type PeerSecret } from '@leios/shared/wire';
 import { describe, expect, it } from 'vitest';
-import { FixtureNode, makeEb, makeRbBlock, relay } from '../testing/index';
-import { HANDSHAKE_BUFFER_BYTES, type RelayHub } from './index';
-import { encodeSegment, MAX_MESSAGE_BYTES } from './transport';
+import { FixtureNode, makeEb, makeRbBlock, relay, TEST_PEER } from '../testing/index';
+import { CLOSE_RESTART, type RelayHub } from './index';
 
-/** Open a peer session through the Worker and collect what the hub does with it. */
-async function openSession(): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+interface Closed {
+  code: number;
+  reason: string;
+}
+
+/** Open a WebSocket to the relay through the Worker. */
+async function openSocket(): Promise<{ ws: WebSocket; closed: Promise<Closed> }> {
   const res = await relay([], '/v1/ws', { headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'leios-mux.1' } });
   expect(res.status).toBe(101);
   const ws = res.webSocket;
   if (ws === null) throw new Error('no WebSocket in the 101 response');
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+  const closed = new Promise<Closed>((resolve) => {
     ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason }));
   });
+  // Newer compatibility dates deliver binary messages as Blob by default; the wire wants bytes.
+  ws.binaryType = 'arraybuffer';
   ws.accept();
   return { ws, closed };
 }
 
-const seg = (protocol: number, len: number, fromResponder = false) =>
-  encodeSegment({ time: 0, fromResponder, protocol, payload: new Uint8Array(len).fill(0x80) });
+const NETWORK: LocalVersionData = { networkMagic: Number(env.NETWORK_MAGIC), genesisHash: fromHex(env.GENESIS_HASH) as Hash32, ledgerMode: 0 };
+
+/** A peer (initiator) running the shared wire client stack over a socket to the relay. */
+async function openPeer(opts: { data?: Partial<LocalVersionData>; auth?: PeerSecret | null } = {}) {
+  const { ws, closed } = await openSocket();
+  const conn = new Connection({ role: 'initiator', transport: { send: (b) => ws.send(b), close: (c, r) => ws.close(c, r) } });
+  ws.addEventListener('message', (e) => conn.receive(e.data as ArrayBuffer | string));
+  ws.addEventListener('close', (e) => conn.remoteClosed(e.code, e.reason));
+  const auth = opts.auth === undefined ? TEST_PEER : opts.auth;
+  const hs = new HandshakeClient({ data: { ...NETWORK, ...opts.data }, ...(auth ? { auth } : {}) });
+  const ka = new KeepAliveClient({ intervalMs: null });
+  conn.register(hs);
+  conn.register(ka);
+  return { ws, closed, conn, hs, ka };
+}
+
+const seg = (protocol: number, payload: Uint8Array, mode: 0 | 1 = 0) => encodeSegment({ time: 0, mode, protocol: protocol as 0, payload });
 
 function rawSegment(protocolWord: number, declaredLen: number, actualLen: number): Uint8Array {
   const b = new Uint8Array(8 + actualLen);
@@ -32,77 +54,35 @@ function rawSegment(protocolWord: number, declaredLen: number, actualLen: number
 
 const hub = () => env.RELAY_HUB.getByName(env.RELAY_NAME);
 
-describe('RelayHub transport rules (§8.1, §8.2)', () => {
-  it('closes on a text frame with 1003 mux:malformed', async () => {
-    const { ws, closed } = await openSession();
-    ws.send('hello');
-    expect(await closed).toEqual({ code: 1003, reason: 'mux:malformed' });
-  });
-
-  it('closes on a message above 1 MiB with 1009', async () => {
-    const { ws, closed } = await openSession();
-    ws.send(new Uint8Array(MAX_MESSAGE_BYTES + 1));
-    const c = await closed;
-    expect(c.code).toBe(1009);
+describe('RelayHub sessions: handshake (§8.3) and keep-alive', () => {
+  it('accepts an authenticated peer, records it, and answers keep-alives', async () => {
+    const { hs, ka, conn } = await openPeer();
+    const r = await hs.result;
+    expect(r.version).toBe(1);
+    const rtt = await ka.ping();
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    const mine = (await hub().sessions()).filter((s) => s.peerId === TEST_PEER.peerId && s.handshakeDone && s.live);
+    expect(mine.length).toBeGreaterThan(0);
+    conn.close(1000, 'bye');
   });
 
   it.each([
-    ['payload length 0', rawSegment(0, 0, 0)],
-    ['payload length 12,289', rawSegment(0, 12_289, 12_289)],
-    ['a cut header', new Uint8Array(5)],
-    ['a payload shorter than declared', rawSegment(0, 100, 50)],
-  ])('closes on %s with 1002 mux:malformed', async (_what, bytes) => {
-    const { ws, closed } = await openSession();
-    ws.send(bytes);
-    expect(await closed).toEqual({ code: 1002, reason: 'mux:malformed' });
+    ['a wrong network magic', { data: { networkMagic: 1 } }],
+    ['a wrong genesis hash', { data: { genesisHash: new Uint8Array(32).fill(1) as Hash32 } }],
+    ['a wrong ledger mode', { data: { ledgerMode: 1 as const } }],
+    ['no authentication', { auth: null }],
+    ['an unknown peer', { auth: { peerId: 'peer-z', secret: TEST_PEER.secret } }],
+    ['a wrong secret', { auth: { peerId: TEST_PEER.peerId, secret: new Uint8Array(32).fill(1) } }],
+  ])('refuses %s and closes with 1008 handshake:refused', async (_what, opts) => {
+    const { hs, closed } = await openPeer(opts);
+    await expect(hs.result).rejects.toThrow(/refused/);
+    expect(await closed).toEqual({ code: 1008, reason: 'handshake:refused' });
   });
 
-  it('closes on an unknown protocol number with 1002 mux:unknown-protocol', async () => {
-    const { ws, closed } = await openSession();
-    ws.send(seg(5, 10));
-    expect(await closed).toEqual({ code: 1002, reason: 'mux:unknown-protocol' });
-  });
-
-  it('closes on a segment of another protocol before the handshake with 1008 handshake:agency', async () => {
-    const { ws, closed } = await openSession();
-    ws.send(seg(18, 10));
-    expect(await closed).toEqual({ code: 1008, reason: 'handshake:agency' });
-  });
-
-  it('closes on a responder-mode handshake segment from the initiator with 1008 handshake:agency', async () => {
-    const { ws, closed } = await openSession();
-    ws.send(seg(0, 10, true));
-    expect(await closed).toEqual({ code: 1008, reason: 'handshake:agency' });
-  });
-
-  it('bounds buffered handshake bytes (§11) and closes with 1008 handshake:limit', async () => {
-    const { ws, closed } = await openSession();
-    // Whole segments, several per message: accepted until the buffer bound is passed.
-    const one = seg(0, 12_288);
-    const msg = new Uint8Array(one.length * 2);
-    msg.set(one, 0);
-    msg.set(one, one.length);
-    expect(2 * 12_288).toBeGreaterThan(HANDSHAKE_BUFFER_BYTES - 12_288);
-    ws.send(seg(0, 4_000));
-    ws.send(msg);
-    expect(await closed).toEqual({ code: 1008, reason: 'handshake:limit' });
-  });
-
-  it('keeps a session open on well-formed handshake segments and records it with its attachment', async () => {
-    const { ws } = await openSession();
-    ws.send(seg(0, 100));
-    // Round-trip through the hub so the message above has been processed.
-    const sessions = await hub().sessions();
-    expect(sessions.length).toBeGreaterThan(0);
-    const open = await runInDurableObject(hub(), (_h: RelayHub, state) => state.getWebSockets().map((s) => s.deserializeAttachment() as { handshakeBytes: number }));
-    expect(open.some((a) => a.handshakeBytes === 100)).toBe(true);
-    ws.close(1000, 'bye');
-  });
-
-  it('closes sessions whose handshake does not complete within 10 s, from the alarm', async () => {
-    const { closed } = await openSession();
+  it('closes a session that has not completed its handshake within 10 s, from the alarm', async () => {
+    const { closed } = await openSocket();
     await runInDurableObject(hub(), async (h: RelayHub, state) => {
-      // Age every session past the deadline, then run the alarm as the runtime would.
+      // Age every pending session past the deadline, then run the alarm as the runtime would.
       for (const s of state.getWebSockets()) {
         const a = s.deserializeAttachment() as { openedAtMs: number };
         s.serializeAttachment({ ...a, openedAtMs: a.openedAtMs - 11_000 });
@@ -111,14 +91,71 @@ describe('RelayHub transport rules (§8.1, §8.2)', () => {
     });
     expect(await closed).toEqual({ code: 1008, reason: 'handshake:timeout' });
   });
+
+  it('closes with 1012 restart when the hub was evicted and the session state is gone', async () => {
+    const { hs, ws, closed } = await openPeer();
+    await hs.result;
+    await evictDurableObject(hub(), { webSockets: 'hibernate' });
+    // Any message wakes the hub, which no longer has this session's protocol state.
+    ws.send(seg(8, new CborWriter().array(2).uint(0).uint(7).finish()));
+    expect(await closed).toEqual({ code: CLOSE_RESTART, reason: 'restart' });
+  });
+});
+
+describe('RelayHub transport rules (§8.1, §8.2)', () => {
+  it('closes on a text frame with 1003 mux:malformed', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send('hello');
+    expect(await closed).toEqual({ code: 1003, reason: 'mux:malformed' });
+  });
+
+  it('closes on a message above 1 MiB with 1009', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send(new Uint8Array(1024 * 1024 + 1));
+    expect((await closed).code).toBe(1009);
+  });
+
+  it.each([
+    ['payload length 0', rawSegment(0, 0, 0)],
+    ['payload length 12,289', rawSegment(0, 12_289, 12_289)],
+    ['a cut header', new Uint8Array(5)],
+    ['a payload shorter than declared', rawSegment(0, 100, 50)],
+  ])('closes on %s with 1002 mux:malformed', async (_what, bytes) => {
+    const { ws, closed } = await openSocket();
+    ws.send(bytes);
+    expect(await closed).toEqual({ code: 1002, reason: 'mux:malformed' });
+  });
+
+  it('closes on an unknown protocol number with 1002 mux:unknown-protocol', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send(rawSegment(5, 1, 1));
+    expect(await closed).toEqual({ code: 1002, reason: 'mux:unknown-protocol' });
+  });
+
+  it('closes on a segment of another protocol before the handshake with 1008 handshake:agency', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send(seg(18, new Uint8Array([0x81, 0x00])));
+    expect(await closed).toEqual({ code: 1008, reason: 'handshake:agency' });
+  });
+
+  it('closes on undecodable handshake bytes with 1002 handshake:malformed', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send(seg(0, new Uint8Array([0x80])));
+    expect(await closed).toEqual({ code: 1002, reason: 'handshake:malformed' });
+  });
+
+  it('closes on a handshake message above 4,096 bytes with 1008 handshake:limit', async () => {
+    const { ws, closed } = await openSocket();
+    ws.send(seg(0, new Uint8Array([0x5a, 0x00, 0x01, 0x00, 0x00, 0x00])));
+    expect(await closed).toEqual({ code: 1008, reason: 'handshake:limit' });
+  });
 });
 
 describe('RelayHub content', () => {
   it('serves EBs a peer delivered, verified, without asking a storage node', async () => {
     const eb = makeEb(3);
     const node = new FixtureNode();
-    const refused = await hub().holdEb(makeEb(1).hash, eb.bytes);
-    expect(refused).toMatch(/hash/);
+    expect(await hub().holdEb(makeEb(1).hash, eb.bytes)).toMatch(/hash/);
     expect(await hub().holdEb(eb.hash, eb.bytes)).toBeNull();
     const res = await relay([node], `/v1/eb/${eb.hex}`);
     expect(res.status).toBe(200);

@@ -2,36 +2,40 @@
  * RelayHub: the Durable Object that holds one relay's live peer sessions (DESIGN.md §1).
  *
  * Primer: every `GET /v1/ws` upgrade of a relay lands in the same RelayHub instance (named by
- * `RELAY_NAME`), which accepts the socket with the hibernation API (`ctx.acceptWebSocket`), so an
- * idle hub costs nothing and its sockets survive hibernation. Per-session state that must survive
- * a wake-up lives in the socket's attachment ({@link SessionAttachment}, ≤ 2 KiB); everything else
- * the hub holds (recently pushed EB and RB bytes) is an in-memory, bounded cache that may vanish at
- * any eviction, because the relay keeps nothing that must survive.
+ * `RELAY_NAME`), which accepts the socket with the hibernation API (`ctx.acceptWebSocket`) and runs
+ * one {@link Connection} (shared/src/wire: mux, §8.2 violations and close codes, §13.1 egress
+ * scheduling) per socket, as the responder. Each connection starts with a {@link HandshakeServer}
+ * (§8.3: magic, genesis hash and ledger mode from the relay's config; when `PEER_SECRETS` is set,
+ * the peer must also authenticate with its per-peer HMAC key) and a {@link KeepAliveServer}; the
+ * other mini-protocols register here as shared/src/wire provides them.
  *
- * Transport rules of §8.1–§8.2 are enforced here on every message (see ./transport); the
- * mini-protocols (handshake, chain-sync, LeiosNotify, LeiosFetch, …) plug in once
- * shared/src/wire lands. Until the handshake completes, any segment of another protocol closes the
- * session with 1008 `handshake:agency` (§8.2), handshake bytes are held in a buffer bounded by §11
- * (4,096 + 12,288 B), and a session that has not completed its handshake within 10 s (§11
- * StConfirm) is closed with 1008 `handshake:timeout` by the hub's alarm.
+ * State that must survive a hibernation wake-up is in each socket's attachment
+ * ({@link SessionAttachment}, ≤ 2 KiB); the mini-protocol state machines are in memory only. A
+ * message arriving for a socket whose in-memory session is gone (the object was evicted) closes
+ * that socket with 1012 `restart`, so the peer reconnects and handshakes again: the relay keeps
+ * nothing that must survive, and peers already reconnect after any network failure. The
+ * recently pushed EB and RB bytes the hub holds are likewise a bounded in-memory cache.
+ *
+ * A session must complete its handshake within 10 s (§11 handshake timeout) or the hub's alarm
+ * closes it with 1008 `handshake:timeout`.
  *
  * @module
  */
 import { DurableObject } from 'cloudflare:workers';
-import { toHex } from '@leios/shared';
-import type { Env } from '../config/index';
+import { type Hash32, toHex } from '@leios/shared';
+import { Connection, HandshakeAuthenticator, HandshakeServer, KeepAliveServer } from '@leios/shared/wire';
+import { type EdgeConfig, type Env, parseConfig } from '../config/index';
 import { checkEb, checkRbBlock } from '../verify/index';
 import { BoundedContent } from './content';
-import { PROTOCOL_NUMBERS, splitSegments, type Violation } from './transport';
 
 /** §8.1 subprotocol of the peer WebSocket. */
 export const SUBPROTOCOL = 'leios-mux.1';
-/** §11: handshake messages are ≤ 4,096 B; ingress buffer per (protocol, mode) = max message + 12,288 B. */
-export const HANDSHAKE_BUFFER_BYTES = 4_096 + 12_288;
 /** §11 handshake timeout. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Memory bound of the hub's content caches (a Durable Object has 128 MB in total). */
 export const HUB_CONTENT_BYTES = 32 * 1024 * 1024;
+/** Close code for a session whose in-memory state was lost (RFC 6455 "service restart"). */
+export const CLOSE_RESTART = 1012;
 
 /** What the hub remembers about a session across hibernation (serializeAttachment). */
 export interface SessionAttachment {
@@ -41,17 +45,13 @@ export interface SessionAttachment {
   ip: string | null;
   openedAtMs: number;
   handshakeDone: boolean;
-  /** Bytes of handshake payload received so far (the bytes themselves are in memory only). */
-  handshakeBytes: number;
+  /** Authenticated peer id (when PEER_SECRETS is configured). */
+  peerId: string | null;
+  version: number | null;
 }
 
 /** A snapshot of one session, for the operator API and tests. */
-export interface SessionInfo {
-  id: string;
-  ip: string | null;
-  openedAtMs: number;
-  handshakeDone: boolean;
-}
+export type SessionInfo = Omit<SessionAttachment, 'v'> & { live: boolean };
 
 function attachmentOf(ws: WebSocket): SessionAttachment | null {
   const a: unknown = ws.deserializeAttachment();
@@ -71,14 +71,28 @@ function attachmentOf(ws: WebSocket): SessionAttachment | null {
 export class RelayHub extends DurableObject<Env> {
   private readonly ebs = new BoundedContent(HUB_CONTENT_BYTES / 2, 4_096);
   private readonly rbs = new BoundedContent(HUB_CONTENT_BYTES / 2, 16_384);
-  /** Handshake payload per session id, until the handshake codec consumes it. */
-  private readonly handshakeIngress = new Map<string, Uint8Array[]>();
+  private readonly live = new Map<WebSocket, Connection>();
+  private cfg: EdgeConfig | undefined;
+  private authn: HandshakeAuthenticator | undefined;
+
+  private config(): EdgeConfig {
+    if (this.cfg === undefined) {
+      const cfg = parseConfig(this.env);
+      this.cfg = cfg;
+      // One authenticator per hub: its replay cache must see every connection (wire/handshake/auth).
+      if (cfg.peerSecrets.size > 0) {
+        this.authn = new HandshakeAuthenticator({ serverId: cfg.relayName, secretFor: (id) => cfg.peerSecrets.get(id) });
+      }
+    }
+    return this.cfg;
+  }
 
   /** Accept a peer WebSocket (the Worker has already checked the upgrade and subprotocol). */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
     }
+    const cfg = this.config();
     const pair = new WebSocketPair();
     const client = pair[0];
     const server = pair[1];
@@ -88,51 +102,56 @@ export class RelayHub extends DurableObject<Env> {
       ip: request.headers.get('cf-connecting-ip'),
       openedAtMs: Date.now(),
       handshakeDone: false,
-      handshakeBytes: 0,
+      peerId: null,
+      version: null,
     };
     this.ctx.acceptWebSocket(server, [attachment.id]);
     server.serializeAttachment(attachment);
+
+    const conn = new Connection({
+      role: 'responder',
+      transport: { send: (b) => server.send(b), close: (code, reason) => server.close(code, reason) },
+      onClose: () => this.live.delete(server),
+    });
+    const hs = new HandshakeServer({
+      data: { networkMagic: cfg.networkMagic, genesisHash: cfg.genesisHash as Hash32, ledgerMode: cfg.ledgerMode === 'utxo' ? 0 : 1 },
+      ...(this.authn ? { auth: this.authn } : {}),
+    });
+    conn.register(hs);
+    conn.register(new KeepAliveServer());
+    this.live.set(server, conn);
+    hs.result.then(
+      (r) => {
+        const a = attachmentOf(server);
+        if (a === null || conn.closed) return;
+        server.serializeAttachment({ ...a, handshakeDone: true, peerId: r.peerId ?? null, version: r.version });
+      },
+      () => undefined, // a refused or closed handshake has already closed the socket with its reason
+    );
     await this.armHandshakeAlarm(attachment.openedAtMs + HANDSHAKE_TIMEOUT_MS);
     return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': SUBPROTOCOL } });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const session = attachmentOf(ws);
-    if (session === null) return this.close(ws, { code: 1011, reason: 'hub:internal' });
-    const segments = splitSegments(message);
-    if (!Array.isArray(segments)) return this.close(ws, segments, session);
-    for (const seg of segments) {
-      if (!session.handshakeDone) {
-        // §8.2: nothing but the handshake before it completes; the peer (initiator) speaks first.
-        if (seg.protocol !== PROTOCOL_NUMBERS.handshake || seg.fromResponder) {
-          return this.close(ws, { code: 1008, reason: 'handshake:agency' }, session);
-        }
-        session.handshakeBytes += seg.payload.length;
-        if (session.handshakeBytes > HANDSHAKE_BUFFER_BYTES) {
-          return this.close(ws, { code: 1008, reason: 'handshake:limit' }, session);
-        }
-        const buf = this.handshakeIngress.get(session.id) ?? [];
-        buf.push(seg.payload.slice());
-        this.handshakeIngress.set(session.id, buf);
-        ws.serializeAttachment(session);
-      }
+    const conn = this.live.get(ws);
+    if (conn === undefined) {
+      // The object was evicted since this socket opened: its session state is gone.
+      this.closeSocket(ws, CLOSE_RESTART, 'restart');
+      return;
     }
+    conn.receive(message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    const session = attachmentOf(ws);
-    if (session !== null) this.handshakeIngress.delete(session.id);
+    this.live.get(ws)?.remoteClosed(code, reason);
+    this.live.delete(ws);
     // Complete the closing handshake (a no-op where the runtime already replied to the close).
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed by the runtime: nothing left to do.
-    }
+    this.closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    const session = attachmentOf(ws);
-    if (session !== null) this.handshakeIngress.delete(session.id);
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.live.get(ws)?.remoteClosed(1006, error instanceof Error ? error.message.slice(0, 100) : 'error');
+    this.live.delete(ws);
   }
 
   /** §11: close sessions whose handshake did not complete in time; re-arm for the others. */
@@ -143,18 +162,25 @@ export class RelayHub extends DurableObject<Env> {
       const s = attachmentOf(ws);
       if (s === null || s.handshakeDone) continue;
       const deadline = s.openedAtMs + HANDSHAKE_TIMEOUT_MS;
-      if (deadline <= now) this.close(ws, { code: 1008, reason: 'handshake:timeout' }, s);
-      else next = Math.min(next, deadline);
+      if (deadline > now) {
+        next = Math.min(next, deadline);
+        continue;
+      }
+      const conn = this.live.get(ws);
+      if (conn !== undefined) conn.close(1008, 'handshake:timeout');
+      else this.closeSocket(ws, 1008, 'handshake:timeout');
     }
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
   }
 
-  /** Live sessions (RPC; for the operator API and tests). */
+  /** Sessions of this hub (RPC; for the operator API and tests). */
   sessions(): SessionInfo[] {
     const out: SessionInfo[] = [];
     for (const ws of this.ctx.getWebSockets()) {
       const s = attachmentOf(ws);
-      if (s !== null) out.push({ id: s.id, ip: s.ip, openedAtMs: s.openedAtMs, handshakeDone: s.handshakeDone });
+      if (s === null) continue;
+      const { v: _v, ...rest } = s;
+      out.push({ ...rest, live: this.live.has(ws) });
     }
     return out;
   }
@@ -188,12 +214,11 @@ export class RelayHub extends DurableObject<Env> {
     return null;
   }
 
-  private close(ws: WebSocket, v: Violation, session?: SessionAttachment): void {
-    if (session !== undefined) this.handshakeIngress.delete(session.id);
+  private closeSocket(ws: WebSocket, code: number, reason: string): void {
     try {
-      ws.close(v.code, v.reason);
+      ws.close(code, reason);
     } catch {
-      // The socket is already closing; the peer has what it needs.
+      // Already closed: the peer has what it needs.
     }
   }
 

@@ -78,7 +78,21 @@ export function envWith(upstreams: readonly (FixtureNode | string)[], extra: Par
 }
 
 /**
- * Send a request through the Worker's fetch handler with the given storage nodes.
+ * A fresh origin for one test: Cache API keys include the origin, so a test whose paths are not
+ * unique (epochs, fixed routes) cannot see entries cached by other tests or earlier runs.
+ *
+ * @example
+ * ```ts
+ * const o = freshOrigin(); await relay([node], `${o}/v1/epoch/5/pools`);
+ * ```
+ */
+export function freshOrigin(): string {
+  return `https://r${crypto.randomUUID().slice(0, 8)}.relay.test`;
+}
+
+/**
+ * Send a request through the Worker's fetch handler with the given storage nodes. `path` is a
+ * path on `https://relay.test`, or an absolute `https://` URL.
  *
  * @example
  * ```ts
@@ -87,7 +101,8 @@ export function envWith(upstreams: readonly (FixtureNode | string)[], extra: Par
  */
 export async function relay(upstreams: readonly (FixtureNode | string)[], path: string, init?: RequestInit, extra: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`https://relay.test${path}`, init), envWith(upstreams, extra), ctx);
+  const url = path.startsWith('https://') ? path : `https://relay.test${path}`;
+  const res = await worker.fetch(new Request(url, init), envWith(upstreams, extra), ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -151,3 +166,6 @@ export function makeRbBlock(opts: { slot?: number; tamperBody?: boolean } = {}):
 export async function problemOf(res: Response): Promise<{ type: string; title: string; status: number; detail: string; [k: string]: unknown }> {
   return (await res.json()) as { type: string; title: string; status: number; detail: string };
 }
+
+/** The test relay's peer `peer-a` and its HMAC key (vitest.config.ts binds PEER_SECRETS). */
+export const TEST_PEER = { peerId: 'peer-a', secret: new Uint8Array(32).fill(0x5e) } as const;

@@ -1,7 +1,7 @@
 import { CborWriter } from '@leios/shared';
 import { describe, expect, it } from 'vitest';
 import { currentEpoch, parseConfig } from '../../config/index';
-import { envWith, FixtureNode, problemOf, randomBytes, relay } from '../../testing/index';
+import { envWith, FixtureNode, freshOrigin, problemOf, randomBytes, relay } from '../../testing/index';
 import { checkEpochPools } from './index';
 
 const CBOR = 'application/cbor';
@@ -19,17 +19,18 @@ function poolsReply(epoch: number, pools = 2): Uint8Array {
 describe('GET /v1/epoch/{e}/pools', () => {
   it('serves a past epoch as immutable and from the cache afterwards', async () => {
     const node = new FixtureNode();
+    const o = freshOrigin();
     const now = currentEpoch(parseConfig(envWith([node])), Date.now());
     expect(now).toBeGreaterThan(0);
     const e = now - 1;
     const body = poolsReply(e);
     await node.reply(`/v1/epoch/${e}/pools`, { body, type: CBOR });
-    const first = await relay([node], `/v1/epoch/${e}/pools`);
+    const first = await relay([node], `${o}/v1/epoch/${e}/pools`);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe(CBOR);
     expect(first.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(new Uint8Array(await first.arrayBuffer())).toEqual(body);
-    const second = await relay([node], `/v1/epoch/${e}/pools`);
+    const second = await relay([node], `${o}/v1/epoch/${e}/pools`);
     expect(second.headers.get('x-leios-source')).toBe('cache');
     expect(new Uint8Array(await second.arrayBuffer())).toEqual(body);
     expect((await node.seen(`/v1/epoch/${e}/pools`)).hits).toBe(1);
@@ -37,25 +38,28 @@ describe('GET /v1/epoch/{e}/pools', () => {
 
   it('serves the current epoch with max-age=60', async () => {
     const node = new FixtureNode();
+    const o = freshOrigin();
     // A far-future system start makes the wall-clock epoch 0, so epoch 0 is current here.
     const extra = { SYSTEM_START: '2999-01-01T00:00:00.000Z' };
     await node.reply('/v1/epoch/0/pools', { body: poolsReply(0), type: CBOR });
-    const res = await relay([node], '/v1/epoch/0/pools', undefined, extra);
+    const res = await relay([node], `${o}/v1/epoch/0/pools`, undefined, extra);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('public, max-age=60');
   });
 
   it('passes on 404 not-found for an epoch whose nonce is not fixed', async () => {
     const node = new FixtureNode();
-    const res = await relay([node], '/v1/epoch/999999/pools');
+    const o = freshOrigin();
+    const res = await relay([node], `${o}/v1/epoch/999999/pools`);
     expect(res.status).toBe(404);
     expect((await problemOf(res)).type).toBe('urn:leios:problem:not-found');
   });
 
   it('refuses a reply for another epoch', async () => {
     const node = new FixtureNode();
+    const o = freshOrigin();
     await node.reply('/v1/epoch/5/pools', { body: poolsReply(6), type: CBOR });
-    const res = await relay([node], '/v1/epoch/5/pools');
+    const res = await relay([node], `${o}/v1/epoch/5/pools`);
     expect(res.status).toBe(503);
     expect((await problemOf(res)).detail).toContain('not 5');
   });
