@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../bytes/index';
+import { ascii, bytesToBigInt, concatBytes, fromHex, toHex, u64be } from '../bytes/index';
+import { blake2b256 } from '../crypto/blake2b';
 import { TxInvalidError } from '../errors/index';
 import type { Lovelace, PoolId } from '../types/index';
 import {
@@ -19,6 +20,7 @@ import {
   OverlayUtxo,
   type Tx,
   type UtxoEntry,
+  utxoEntryDigest,
   utxoKey,
   utxoSetHash,
   type Wallet,
@@ -258,6 +260,37 @@ describe('MemoryUtxo', () => {
         expect(toHex(utxoSetHash(es.slice(1)))).not.toBe(h);
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('the state hash is the documented formula (independent BigInt recomputation)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ n: fc.nat(1000), index: fc.nat(70_000), amount: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }) }), {
+          maxLength: 12,
+          selector: (x) => `${x.n}#${x.index}`,
+        }),
+        fc.nat(12),
+        (xs, removeCount) => {
+          const es = xs.map((x) => e(x.n, x.amount, x.index));
+          const digest = (x: UtxoEntry) =>
+            blake2b256(concatBytes(ascii('LEIOS-UTXO'), x.ref.txId, u64be(x.ref.index), x.output.address, u64be(x.output.amount)));
+          const expected = (set: UtxoEntry[]) => {
+            let acc = 0n;
+            for (const x of set) acc = (acc + bytesToBigInt(digest(x))) % (1n << 256n);
+            const accBytes = fromHex(acc.toString(16).padStart(64, '0'));
+            return toHex(blake2b256(concatBytes(ascii('LEIOS-UTXO-SET'), accBytes, u64be(set.length))));
+          };
+          for (const x of es) expect(toHex(utxoEntryDigest(x))).toBe(toHex(digest(x)));
+          const u = MemoryUtxo.fromEntries(es);
+          expect(toHex(u.stateHash())).toBe(expected(es));
+          // removals go through the subtraction path of the accumulator
+          const removed = es.slice(0, Math.min(removeCount, es.length));
+          u.apply({ consumed: removed, produced: [] });
+          expect(toHex(u.stateHash())).toBe(expected(es.slice(removed.length)));
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { ascii, bytesEqual, concatBytes, toHex, u64be } from '../bytes/index';
+import { ascii, bytesEqual, concatBytes, fromHex, u64be } from '../bytes/index';
 import { blake2b256 } from '../crypto/blake2b';
 import type { Hash32 } from '../types/index';
 import type { OutRef, TxOutput } from './tx';
@@ -47,8 +47,17 @@ export interface UtxoDelta {
   readonly produced: readonly UtxoEntry[];
 }
 
+/** Two hex char codes per byte value, for building keys without intermediate strings. */
+const HEX_CODES: Uint16Array = (() => {
+  const t = new Uint16Array(256);
+  const cs = '0123456789abcdef';
+  for (let i = 0; i < 256; i++) t[i] = (cs.charCodeAt(i >> 4) << 8) | cs.charCodeAt(i & 15);
+  return t;
+})();
+
 /**
- * The map key of an output reference: `<txid hex>#<index>`.
+ * The map key of an output reference: `<txid hex>#<index>`. Built as one flat string (keys are
+ * made and hashed several times per tx, so this is on the hot path of block application).
  *
  * @example
  * ```ts
@@ -56,7 +65,22 @@ export interface UtxoDelta {
  * ```
  */
 export function utxoKey(txId: Uint8Array, index: number): string {
-  return `${toHex(txId)}#${index}`;
+  const codes = new Array<number>(2 * txId.length);
+  for (let i = 0; i < txId.length; i++) {
+    const v = HEX_CODES[txId[i]!]!;
+    codes[2 * i] = v >> 8;
+    codes[2 * i + 1] = v & 0xff;
+  }
+  return `${String.fromCharCode.apply(null, codes)}#${index}`;
+}
+
+/** A view that can also be read by {@link utxoKey} (saves recomputing keys in stacked views). */
+export interface KeyedUtxoView extends UtxoView {
+  getByKey(key: string): TxOutput | undefined;
+}
+
+function isKeyed(v: UtxoView): v is KeyedUtxoView {
+  return typeof (v as Partial<KeyedUtxoView>).getByKey === 'function';
 }
 
 const ENTRY_TAG = ascii('LEIOS-UTXO');
@@ -72,11 +96,12 @@ const SET_TAG = ascii('LEIOS-UTXO-SET');
  */
 export function utxoEntryDigest(e: UtxoEntry): Uint8Array {
   const buf = new Uint8Array(86);
+  const v = new DataView(buf.buffer);
   buf.set(ENTRY_TAG, 0);
   buf.set(e.ref.txId, 10);
-  buf.set(u64be(e.ref.index), 42);
+  v.setBigUint64(42, BigInt(e.ref.index));
   buf.set(e.output.address, 50);
-  buf.set(u64be(e.output.amount), 78);
+  v.setBigUint64(78, e.output.amount);
   return blake2b256(buf);
 }
 
@@ -150,7 +175,7 @@ export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
  * utxo.undo(delta); // rollback
  * ```
  */
-export class MemoryUtxo implements UtxoView {
+export class MemoryUtxo implements KeyedUtxoView {
   private readonly map = new Map<string, UtxoEntry>();
   private readonly acc = new Sum256();
   /** Entries added (+) / removed (−) since the accumulator was last brought up to date. */
@@ -165,6 +190,10 @@ export class MemoryUtxo implements UtxoView {
 
   get(txId: Hash32, index: number): TxOutput | undefined {
     return this.map.get(utxoKey(txId, index))?.output;
+  }
+
+  getByKey(key: string): TxOutput | undefined {
+    return this.map.get(key)?.output;
   }
 
   /** Number of entries. */
@@ -190,27 +219,30 @@ export class MemoryUtxo implements UtxoView {
    * entry is absent or different, or a produced reference is already present.
    */
   apply(delta: UtxoDelta): void {
+    const ck = delta.consumed.map((e) => utxoKey(e.ref.txId, e.ref.index));
+    const pk = delta.produced.map((e) => utxoKey(e.ref.txId, e.ref.index));
     const gone = new Set<string>();
-    for (const e of delta.consumed) {
-      const k = utxoKey(e.ref.txId, e.ref.index);
+    for (let i = 0; i < ck.length; i++) {
+      const k = ck[i]!;
+      const e = delta.consumed[i]!;
       const cur = this.map.get(k);
       if (!cur || gone.has(k) || (cur.output !== e.output && !sameOutput(cur.output, e.output))) {
         throw new Error(`MemoryUtxo.apply: consumed entry ${k} is not present`);
       }
       gone.add(k);
     }
-    for (const e of delta.produced) {
-      const k = utxoKey(e.ref.txId, e.ref.index);
-      if (this.map.has(k) && !gone.has(k)) throw new Error(`MemoryUtxo.apply: produced entry ${k} already present`);
+    const added = new Set<string>();
+    for (const k of pk) {
+      if ((this.map.has(k) && !gone.has(k)) || added.has(k)) throw new Error(`MemoryUtxo.apply: produced entry ${k} already present or repeated`);
+      added.add(k);
     }
-    for (const e of delta.consumed) {
-      this.map.delete(utxoKey(e.ref.txId, e.ref.index));
-      this.pending.push({ entry: e, remove: true });
+    for (let i = 0; i < ck.length; i++) {
+      this.map.delete(ck[i]!);
+      this.pending.push({ entry: delta.consumed[i]!, remove: true });
     }
-    for (const e of delta.produced) {
-      const k = utxoKey(e.ref.txId, e.ref.index);
-      if (this.map.has(k)) throw new Error(`MemoryUtxo.apply: produced entry ${k} repeated in the delta`);
-      this.map.set(k, e);
+    for (let i = 0; i < pk.length; i++) {
+      const e = delta.produced[i]!;
+      this.map.set(pk[i]!, e);
       this.pending.push({ entry: e, remove: false });
     }
   }
@@ -220,25 +252,23 @@ export class MemoryUtxo implements UtxoView {
    * `consumed`. Atomic like {@link apply}.
    */
   undo(delta: UtxoDelta): void {
-    for (const e of delta.produced) {
-      if (!this.map.has(utxoKey(e.ref.txId, e.ref.index))) {
-        throw new Error(`MemoryUtxo.undo: produced entry ${utxoKey(e.ref.txId, e.ref.index)} is not present`);
-      }
-    }
+    const ck = delta.consumed.map((e) => utxoKey(e.ref.txId, e.ref.index));
+    const pk = delta.produced.map((e) => utxoKey(e.ref.txId, e.ref.index));
     const back = new Set<string>();
-    for (const e of delta.produced) back.add(utxoKey(e.ref.txId, e.ref.index));
-    for (const e of delta.consumed) {
-      const k = utxoKey(e.ref.txId, e.ref.index);
+    for (const k of pk) {
+      if (!this.map.has(k) || back.has(k)) throw new Error(`MemoryUtxo.undo: produced entry ${k} is not present`);
+      back.add(k);
+    }
+    for (const k of ck) {
       if (this.map.has(k) && !back.has(k)) throw new Error(`MemoryUtxo.undo: consumed entry ${k} is present`);
     }
-    for (let i = delta.produced.length - 1; i >= 0; i--) {
-      const e = delta.produced[i]!;
-      this.map.delete(utxoKey(e.ref.txId, e.ref.index));
-      this.pending.push({ entry: e, remove: true });
+    for (let i = pk.length - 1; i >= 0; i--) {
+      this.map.delete(pk[i]!);
+      this.pending.push({ entry: delta.produced[i]!, remove: true });
     }
-    for (let i = delta.consumed.length - 1; i >= 0; i--) {
+    for (let i = ck.length - 1; i >= 0; i--) {
       const e = delta.consumed[i]!;
-      this.map.set(utxoKey(e.ref.txId, e.ref.index), e);
+      this.map.set(ck[i]!, e);
       this.pending.push({ entry: e, remove: false });
     }
   }
@@ -274,18 +304,31 @@ export class MemoryUtxo implements UtxoView {
  * pending.apply(validateAgainst(pending, tx, 'apply', slot));
  * ```
  */
-export class OverlayUtxo implements UtxoView {
+export class OverlayUtxo implements KeyedUtxoView {
   private readonly added = new Map<string, UtxoEntry>();
   private readonly spent = new Map<string, UtxoEntry>();
 
-  constructor(readonly base: UtxoView) {}
+  private readonly keyedBase: KeyedUtxoView | undefined;
+
+  constructor(readonly base: UtxoView) {
+    this.keyedBase = isKeyed(base) ? base : undefined;
+  }
 
   get(txId: Hash32, index: number): TxOutput | undefined {
     const k = utxoKey(txId, index);
     const a = this.added.get(k);
     if (a) return a.output;
     if (this.spent.has(k)) return undefined;
-    return this.base.get(txId, index);
+    return this.keyedBase ? this.keyedBase.getByKey(k) : this.base.get(txId, index);
+  }
+
+  getByKey(key: string): TxOutput | undefined {
+    const a = this.added.get(key);
+    if (a) return a.output;
+    if (this.spent.has(key)) return undefined;
+    if (this.keyedBase) return this.keyedBase.getByKey(key);
+    const i = key.lastIndexOf('#');
+    return this.base.get(fromHex(key.slice(0, i)) as Hash32, Number(key.slice(i + 1)));
   }
 
   /**
