@@ -12,6 +12,7 @@ import {
   buildPayment,
   buildTx,
   DEFAULT_LEDGER_PARAMS,
+  DEFAULT_VERIFIERS,
   decodeTx,
   encodeTx,
   genesisEntries,
@@ -229,6 +230,28 @@ describe('§5.2 rules: §16 case 26, each rule failing alone', () => {
     const clash = MemoryUtxo.fromEntries([...u.entries(), { ref: { txId: good.id, index: 0 }, output: { address: bob.address, amount: 1n as Lovelace } }]);
     expect(check(good, 'apply', SLOT, clash)).toBe('already-applied');
     expect(check(good, 'noValidate', SLOT, clash)).toBe('already-applied');
+  });
+
+  it('signature checks run at apply only, through the injectable verifiers', () => {
+    const calls = { ed25519: 0, pop: 0 };
+    const verifiers = {
+      ed25519: (s: Uint8Array, m: Uint8Array, k: Uint8Array) => {
+        calls.ed25519++;
+        return DEFAULT_VERIFIERS.ed25519(s, m, k);
+      },
+      pop: (k: Uint8Array, p: Uint8Array) => {
+        calls.pop++;
+        return DEFAULT_VERIFIERS.pop(k, p);
+      },
+    };
+    const tx = payment({ signers: [alice.seed, bob.seed] });
+    expect(check(tx, 'reapply', SLOT, u, { verifiers })).toBe('ok');
+    expect(check(tx, 'noValidate', SLOT, u, { verifiers })).toBe('ok');
+    expect(calls.ed25519).toBe(0);
+    expect(check(tx, 'apply', SLOT, u, { verifiers })).toBe('ok');
+    expect(calls.ed25519).toBe(2);
+    // a verifier that refuses everything makes apply fail with bad-signature
+    expect(check(tx, 'apply', SLOT, u, { verifiers: { ...verifiers, ed25519: () => false } })).toBe('bad-signature');
   });
 
   it('noValidate only updates the UTxO, but a missing input is still an error', () => {

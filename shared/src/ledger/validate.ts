@@ -57,11 +57,27 @@ export function poolLookup(pools: Iterable<{ readonly poolId: Uint8Array; readon
 
 const NO_POOLS: PoolLookup = { coldVk: () => undefined };
 
-/** What the rules need besides the view: parameters (default §15) and the pool list. */
+/**
+ * Signature verifiers used at level `apply`. They MUST implement exactly the rules of §2.2 / §2.3
+ * (strict Ed25519: reject `S >= L`, non-canonical and small-order keys; PoP with the PoP DST),
+ * or nodes would disagree on validity. The defaults are the shared ones; a storage node may plug
+ * in a faster implementation that its tests cross-check against them.
+ */
+export interface LedgerVerifiers {
+  ed25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  pop(vk: Uint8Array, pop: Uint8Array): boolean;
+}
+
+/** The shared verifiers (@noble/curves based, run everywhere). */
+export const DEFAULT_VERIFIERS: LedgerVerifiers = Object.freeze({ ed25519: ed25519Verify, pop: popVerify });
+
+/** What the rules need besides the view: parameters (default §15), the pool list, verifiers. */
 export interface LedgerContext {
   readonly params?: LedgerParams;
   /** Pools for `key_regs` (default: none, so any registration is `unknown-pool`). */
   readonly pools?: PoolLookup;
+  /** Signature verifiers (default {@link DEFAULT_VERIFIERS}). */
+  readonly verifiers?: LedgerVerifiers;
 }
 
 /** The effect of one tx: a {@link UtxoDelta} plus what the node records about it. */
@@ -185,11 +201,12 @@ export function applyTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
       }
     }
     if (level === 'apply') {
+      const v = ctx.verifiers ?? DEFAULT_VERIFIERS;
       for (const [i, w] of tx.witnesses.entries()) {
-        if (!ed25519Verify(w.sig, tx.id, w.vk)) fail('bad-signature', tx, `witness ${i} does not verify over the tx id`);
+        if (!v.ed25519(w.sig, tx.id, w.vk)) fail('bad-signature', tx, `witness ${i} does not verify over the tx id`);
       }
       for (const [i, reg] of keyRegs.entries()) {
-        if (!popVerify(reg.voteKey.vk, reg.voteKey.pop)) fail('bad-pop', tx, `key_reg ${i}: PoP does not verify`);
+        if (!v.pop(reg.voteKey.vk, reg.voteKey.pop)) fail('bad-pop', tx, `key_reg ${i}: PoP does not verify`);
       }
     }
   }
