@@ -182,6 +182,14 @@ export class Connection {
     this.schedulePump();
   }
 
+  /**
+   * Schedule egress of whatever the {@link scheduler} holds. Drivers' sends do this themselves;
+   * call it after enqueueing on `scheduler` directly (tests, diagnostics).
+   */
+  flushSoon(): void {
+    this.schedulePump();
+  }
+
   private schedulePump(): void {
     if (this.pumpQueued || this.pumpTimer !== undefined) return;
     this.pumpQueued = true;
