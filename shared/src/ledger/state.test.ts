@@ -307,6 +307,20 @@ describe('MemoryUtxo', () => {
     expect(() => MemoryUtxo.fromEntries([e(1, 5n), e(1, 5n)])).toThrow(/repeated/);
   });
 
+  it('pending hash updates are folded in past the bound and the hash stays exact', () => {
+    const u = MemoryUtxo.fromEntries([e(1, 5n)]);
+    const h = toHex(u.stateHash());
+    const d = { consumed: [e(1, 5n)], produced: [e(2, 5n), e(3, 6n)] };
+    for (let i = 0; i < 12_000; i++) {
+      u.apply(d);
+      u.undo(d);
+    }
+    u.apply(d);
+    expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash([e(2, 5n), e(3, 6n)])));
+    u.undo(d);
+    expect(toHex(u.stateHash())).toBe(h);
+  });
+
   it('clone is independent', () => {
     const u = MemoryUtxo.fromEntries([e(1, 5n)]);
     const c = u.clone();

@@ -139,6 +139,9 @@ class Sum256 {
   }
 }
 
+/** Most pending state-hash updates a {@link MemoryUtxo} keeps before folding them in. */
+const MAX_PENDING = 1 << 16;
+
 function finishSetHash(acc: Sum256, count: number): Hash32 {
   return blake2b256(concatBytes(SET_TAG, acc.bytes(), u64be(count)));
 }
@@ -178,7 +181,11 @@ export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
 export class MemoryUtxo implements KeyedUtxoView {
   private readonly map = new Map<string, UtxoEntry>();
   private readonly acc = new Sum256();
-  /** Entries added (+) / removed (−) since the accumulator was last brought up to date. */
+  /**
+   * Entries added (+) / removed (−) since the accumulator was last brought up to date. Bounded:
+   * past {@link MAX_PENDING} the digests are folded in eagerly, so a caller that never asks for
+   * the hash does not accumulate memory.
+   */
   private pending: Array<{ entry: UtxoEntry; remove: boolean }> = [];
 
   /** A set holding `entries` (e.g. the genesis `initialUtxo`); throws on a repeated reference. */
@@ -245,6 +252,7 @@ export class MemoryUtxo implements KeyedUtxoView {
       this.map.set(pk[i]!, e);
       this.pending.push({ entry: e, remove: false });
     }
+    this.bound();
   }
 
   /**
@@ -271,6 +279,7 @@ export class MemoryUtxo implements KeyedUtxoView {
       this.map.set(ck[i]!, e);
       this.pending.push({ entry: e, remove: false });
     }
+    this.bound();
   }
 
   /**
@@ -278,9 +287,17 @@ export class MemoryUtxo implements KeyedUtxoView {
    * call, plus one.
    */
   stateHash(): Hash32 {
+    this.fold();
+    return finishSetHash(this.acc, this.map.size);
+  }
+
+  private fold(): void {
     for (const p of this.pending) this.acc.add(utxoEntryDigest(p.entry), p.remove);
     this.pending = [];
-    return finishSetHash(this.acc, this.map.size);
+  }
+
+  private bound(): void {
+    if (this.pending.length > MAX_PENDING) this.fold();
   }
 
   /** An independent copy (entries are immutable and shared). */
