@@ -283,9 +283,9 @@ export class LedgerState {
     if (this.mode === 'opaque') {
       const pending = new Set<string>();
       return {
-        applyTx: (d: DecodedTx<AnyTx>) => {
+        applyTx: (d: DecodedTx<AnyTx>, _slot: number, level: ValidationLevel) => {
           const k = toHex(d.txId);
-          if (this.onChain.has(k) || pending.has(k)) throw new TxInvalidError('already-applied', `tx ${k} is already on the chain`);
+          if (level !== 'noValidate' && (this.onChain.has(k) || pending.has(k))) throw new TxInvalidError('already-applied', `tx ${k} is already on the chain`);
           pending.add(k);
         },
       };
@@ -293,7 +293,7 @@ export class LedgerState {
     const ov = new OverlayUtxo(this.utxo);
     return {
       utxo: ov,
-      applyTx: (d: DecodedTx<AnyTx>, slot: number, level: 'apply' | 'reapply') => {
+      applyTx: (d: DecodedTx<AnyTx>, slot: number, level: ValidationLevel) => {
         ov.apply(applyTx(ov, d.tx as Tx, level, slot, this.ctx), false);
       },
     };

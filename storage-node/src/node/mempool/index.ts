@@ -41,7 +41,7 @@ export interface LedgerOverlay<Tx> {
    * Check `tx` at `level` against this view at `slot` and, if valid, apply it to the view.
    * Throws {@link TxInvalidError} (and changes nothing) if invalid.
    */
-  applyTx(tx: DecodedTx<Tx>, slot: number, level: 'apply' | 'reapply'): void;
+  applyTx(tx: DecodedTx<Tx>, slot: number, level: 'apply' | 'reapply' | 'noValidate'): void;
 }
 
 /** What the mempool needs from the ledger. */

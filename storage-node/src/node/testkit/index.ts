@@ -18,7 +18,11 @@ import {
   utxoKey,
   walletFor,
 } from '@leios/shared/ledger';
-import type { Lovelace } from '@leios/shared/types';
+import { ascii } from '@leios/shared/bytes';
+import { blake2b224, blake2b256, blsKeyGen, ed25519KeyFromSeed, popProve } from '@leios/shared/crypto';
+import { DEVNET_PARAMS, type PoolInput, type ProtocolParams } from '@leios/shared/protocol';
+import type { Lovelace, PoolId } from '@leios/shared/types';
+import type { NodeGenesis, PoolKeys } from '../index';
 
 /** Wallets with their spendable entries. */
 export class WalletSet {
@@ -83,4 +87,74 @@ export class WalletSet {
     if (!w) throw new Error('WalletSet: entry not owned');
     return w;
   }
+}
+
+/** Keys and genesis of a small devnet for tests and benchmarks. */
+export interface TestNetwork {
+  readonly genesis: NodeGenesis;
+  readonly keys: PoolKeys[];
+  readonly wallets: WalletSet;
+}
+
+/**
+ * A devnet genesis with `pools` pools (deterministic keys, equal stake unless given) and a
+ * genesis UTxO paying `utxoEntries` entries to a {@link WalletSet}.
+ *
+ * @example
+ * ```ts
+ * const net = testNetwork({ pools: 3, systemStartMs: 0, params: { slotLengthMs: 100 } });
+ * ```
+ */
+export function testNetwork(opts: {
+  pools: number;
+  systemStartMs: number;
+  stakes?: readonly bigint[];
+  params?: Partial<ProtocolParams>;
+  utxoEntries?: number;
+  /** Pools (by index) whose genesis vote key is null (keyless seats). */
+  keyless?: readonly number[];
+  label?: string;
+}): TestNetwork {
+  const label = opts.label ?? 'net';
+  const keys: PoolKeys[] = [];
+  const pools: PoolInput[] = [];
+  for (let i = 0; i < opts.pools; i++) {
+    const seed = (what: string) => blake2b256(ascii(`${label}-${what}-${i}`));
+    const coldSeed = seed('cold');
+    const cold = ed25519KeyFromSeed(coldSeed);
+    const vrf = blsKeyGen(seed('vrf'));
+    const vote = blsKeyGen(seed('vote'));
+    const poolId = blake2b224(cold.publicKey) as PoolId;
+    const keyless = opts.keyless?.includes(i) ?? false;
+    keys.push({
+      poolId,
+      coldSeed,
+      coldVk: cold.publicKey,
+      vrfSecretKey: vrf.secretKey,
+      voteSecretKey: vote.secretKey,
+      votePublicKey: vote.publicKey,
+    });
+    pools.push({
+      poolId,
+      coldVk: cold.publicKey,
+      stake: opts.stakes?.[i] ?? 1_000_000n,
+      vrfKey: { vk: vrf.publicKey, pop: popProve(vrf.secretKey) },
+      voteKey: keyless ? null : { vk: vote.publicKey, pop: popProve(vote.secretKey) },
+    });
+  }
+  const wallets = new WalletSet(4, `${label}-w`);
+  const initialUtxo = wallets.genesis(opts.utxoEntries ?? 16, 1_000_000_000_000n);
+  const params: ProtocolParams = { ...DEVNET_PARAMS, slotLengthMs: 100, ...opts.params };
+  return {
+    genesis: {
+      systemStartMs: opts.systemStartMs,
+      networkMagic: 2026,
+      params,
+      initialNonce: blake2b256(ascii(`${label}-nonce`)),
+      pools,
+      initialUtxo,
+    },
+    keys,
+    wallets,
+  };
 }

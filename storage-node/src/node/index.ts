@@ -1,0 +1,1130 @@
+/**
+ * The Leios node: slot clock, ledger, mempool, block producer, voter and chain selection over the
+ * storage node's database (PROTOCOL.md §3–§7).
+ *
+ * Primer: a {@link LeiosNode} is driven by two things only — the start of each slot (from its
+ * {@link SlotClock}) and what its peers send it (`receiveHeader`, `receiveBlock`, `receiveEb`,
+ * `receiveTxs`, `receiveVotes`, `submitTx`). The network layer (storage-node/src/net) calls those
+ * methods and listens to the node's events (`header`, `block`, `tip`, `eb`, `eb-txs`, `votes`,
+ * `tx`, `need-eb-txs`, `need-closure`, …) to announce and serve what the node holds over the
+ * mini-protocols. Everything that changes state runs one at a time (an internal queue), so a
+ * block arriving while the node produces never interleaves with it.
+ *
+ * - Chain selection (§7.4): a tree of recent blocks ({@link BlockTree}); the longest valid chain
+ *   wins, ties keep the current one; a switch undoes the ledger block by block (exact undo deltas)
+ *   and applies the new blocks; the mempool is then re-validated at the reapply level. A CertRB is
+ *   adopted only after its certificate verifies (§6.5) and its closure is local (until then it
+ *   is staged: `need-closure` asks the network for it at Praos priority); its EB's txs are then
+ *   applied at no-validate, before the next block (§5.4).
+ * - Producer (§7.3): a VRF-won slot yields a CertRB when the tip's EB has a quorum, the §7.2
+ *   timing allows and the closure is held, else a TxRB; an EB carries the mempool txs that did not
+ *   fit. The EB closure is stored before the block is adopted, and events fire after both.
+ * - Voter (§6.4): for each seat the node holds, a vote once every rule holds: header on time, no
+ *   equivocation by `T(s + 3·L_hdr)`, the RB is the tip, its EB's txs apply on the state after it,
+ *   inside `[T(s + 3·L_hdr), T(s + 3·L_hdr + L_vote))`.
+ * - Epochs (§3.3–3.5, §6.1): nonces ride on each block; committees come from {@link EpochState}.
+ *
+ * Recovery: the database holds the selected chain and every certified closure, so a restarted
+ * node replays them (no-validate) to rebuild its ledger state, nonces and key registrations.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { bytesEqual, toHex } from '@leios/shared/bytes';
+import type { CborReader } from '@leios/shared/cbor';
+import { blake2b256, blsSign, vrfVerify, voteMessage } from '@leios/shared/crypto';
+import { CertificateError, TxInvalidError } from '@leios/shared/errors';
+import { BlockTxError, type LedgerParams, poolLookup, readOpaqueTx, readTx, type UtxoEntry } from '@leios/shared/ledger';
+import {
+  buildCertificate,
+  canCertify,
+  decodeEb,
+  encodeEb,
+  type EbView,
+  leiosWindows,
+  mempoolCapacity,
+  type PoolInput,
+  type ProtocolParams,
+  stabilityWindow,
+  voteArrivalInWindow,
+  verifyCertificate,
+} from '@leios/shared/protocol';
+import type { Hash32, PoolId, Slot } from '@leios/shared/types';
+import type { Database } from '../db/index';
+import { isStorageError } from '../errors/index';
+import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
+import { EbStore } from '../stores/eb-store/index';
+import {
+  type BodyInfo,
+  decodeBody,
+  decodeHeader,
+  decodeVote,
+  encodeBlock,
+  encodeBody,
+  encodeHeader,
+  encodeVote,
+  type HeaderInfo,
+  headerSignatureOk,
+  splitBlock,
+} from './blocks';
+import { BlockTree, type TreeEntry } from './chain/index';
+import { SlotClock, type TimeSource } from './clock/index';
+import { childNonceState, EpochState, genesisNonceState, type NonceState, rollToEpoch, type StakeScheduleEntry } from './epoch/index';
+import { BlockRejectedError, EbRejectedError, MempoolRejectedError, NodeStateError } from './errors';
+import { type AnyTx, LedgerState } from './ledger/index';
+import { Mempool, type MempoolEntry } from './mempool/index';
+import { selectTxs } from './producer';
+import { type ReceiveVotesResult, VotePool } from './votes/index';
+
+export * from './errors';
+
+/** What the node needs from genesis (PROTOCOL.md §3.1), already parsed and validated. */
+export interface NodeGenesis {
+  readonly systemStartMs: number;
+  readonly networkMagic: number;
+  readonly params: ProtocolParams;
+  readonly initialNonce: Hash32;
+  readonly pools: readonly PoolInput[];
+  readonly stakeSchedule?: readonly StakeScheduleEntry[];
+  readonly initialUtxo: readonly UtxoEntry[];
+}
+
+/** The secret keys of a pool this node runs. */
+export interface PoolKeys {
+  readonly poolId: PoolId;
+  /** Ed25519 cold key seed (32 bytes). */
+  readonly coldSeed: Uint8Array;
+  readonly coldVk: Uint8Array;
+  /** BLS VRF secret key. */
+  readonly vrfSecretKey: Uint8Array;
+  /** BLS vote secret key (null: the pool never votes). */
+  readonly voteSecretKey: Uint8Array | null;
+  /** Its public key, to recognise our seat's registered key. */
+  readonly votePublicKey: Uint8Array | null;
+}
+
+/** A trace event (PROTOCOL.md §14.1). */
+export interface TraceEvent {
+  readonly time_s: number;
+  readonly message: { readonly type: string } & Record<string, unknown>;
+}
+
+/** Options of {@link LeiosNode.create}. */
+export interface LeiosNodeOptions {
+  /** Node name (traces, logs). */
+  readonly name: string;
+  readonly genesis: NodeGenesis;
+  readonly database: Database;
+  readonly time: TimeSource;
+  /** Pools this node produces and votes for (none: a passive node). */
+  readonly pools?: readonly PoolKeys[];
+  /** Mempool capacity in bytes (default `2·(S_RB + S_EB_tx)`). */
+  readonly mempoolCapacityBytes?: number;
+  /** Max time spent filling an EB, in ms from the slot start (default half a slot). */
+  readonly ebBudgetMs?: number;
+  /** Trace sink (§14.1). */
+  readonly trace?: (e: TraceEvent) => void;
+}
+
+/** Events of a node, for the network layer and observers. */
+export interface LeiosNodeEvents {
+  /** A valid header was added (any chain). */
+  header: [h: HeaderInfo];
+  /** A block (header + body) was stored; `bytes` is the rb_block. */
+  block: [h: HeaderInfo, bytes: Uint8Array];
+  /** The selected chain changed: `rolledBack` blocks undone, `adopted` applied (oldest first). */
+  tip: [change: { tip: HeaderInfo | null; rolledBack: HeaderInfo[]; adopted: HeaderInfo[] }];
+  /** An EB body is held and verified (BlockOffer). */
+  eb: [info: { ebHash: Hash32; rbHash: Hash32; slot: number; size: number }];
+  /** An EB's closure is complete (BlockTxsOffer). */
+  'eb-txs': [info: { ebHash: Hash32; rbHash: Hash32; slot: number }];
+  /** Votes to diffuse (own or newly accepted). */
+  votes: [bytes: Uint8Array[]];
+  /** A tx entered the mempool. */
+  tx: [e: { refHash: Hash32; txId: Hash32; size: number; bytes: Uint8Array }];
+  /** An announced EB body is wanted. */
+  'need-eb': [info: { ebHash: Hash32; rbHash: Hash32; slot: number; size: number }];
+  /** Closure txs of an EB are wanted (indices into the EB). */
+  'need-eb-txs': [info: { ebHash: Hash32; slot: number; indices: number[] }];
+  /** A CertRB waits for its closure: fetch it at Praos priority (§7.2, §13.1). */
+  'need-closure': [info: { ebHash: Hash32; certRb: Hash32; slot: number }];
+  /** Two headers for one (slot, issuer) (§7.4). */
+  equivocation: [a: HeaderInfo, b: HeaderInfo];
+  /** An RB's votes reached quorum. */
+  quorum: [rbHash: Hash32];
+  /** A block this node produced (already adopted). */
+  produced: [h: HeaderInfo, info: { kind: 'tx' | 'cert'; txs: number; ebTxs: number }];
+  /** A problem the node handled but an operator should see. */
+  warning: [w: { what: string; detail: string }];
+}
+
+interface BlockData {
+  readonly header: HeaderInfo;
+  /** Nonce bookkeeping after this block. */
+  readonly nonce: NonceState;
+  readonly receivedAt: number;
+  body?: { readonly bytes: Uint8Array; readonly info: BodyInfo<AnyTx>; readonly blockBytes: Uint8Array };
+  /** Produced here: its txs were checked at admission, so they apply at reapply. */
+  trusted: boolean;
+  closureRequested?: boolean;
+}
+
+interface EbState {
+  readonly hash: Hash32;
+  readonly rbHash: Hash32;
+  readonly slot: number;
+  readonly size: number;
+  readonly announcedAt: number;
+  view?: EbView;
+  indexByRef?: Map<string, number>;
+  complete: boolean;
+  /** Set when the EB is known bad (size mismatch, malformed, bad tx): never voted on, never offered. */
+  invalid?: string;
+  /** Decoded closure in reference order, once loaded. */
+  txs?: AnyTx[];
+  /** Voting done or impossible (per EB, §6.4: at most once). */
+  voteDone: boolean;
+  closureAt?: number;
+}
+
+type Entry = TreeEntry<BlockData>;
+
+/**
+ * A Leios node.
+ *
+ * @example
+ * ```ts
+ * const node = await LeiosNode.create({ name: 'n1', genesis, database, time: new SystemTime(), pools: [keys] });
+ * node.on('header', (h) => relay.announce(h.bytes));
+ * node.start();
+ * await node.submitTx(txBytes);
+ * ```
+ */
+export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
+  readonly name: string;
+  readonly params: ProtocolParams;
+  readonly clock: SlotClock;
+  readonly chainDb: ChainDb;
+  readonly ebStore: EbStore;
+  readonly ledger: LedgerState;
+  readonly mempool: Mempool<AnyTx>;
+  readonly epochs: EpochState;
+  readonly votes: VotePool;
+  readonly tree: BlockTree<BlockData>;
+  private readonly pools: readonly PoolKeys[];
+  private readonly ebs = new Map<string, EbState>();
+  private readonly genesisNonce: NonceState;
+  /** Nonce state of the tree's anchor (the block below the oldest one in memory). */
+  private anchorNonce: NonceState;
+  private readonly nonceParams: { epochLength: number; stabilityWindow: number };
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private readonly ledgerParams: LedgerParams;
+  /** Equivocations seen: key `slot:issuer` → first time seen. */
+  private readonly equivocationSeen = new Map<string, number>();
+  /** Counters for tests, benchmarks and the dashboard. */
+  readonly stats = { produced: 0, certified: 0, ebsProduced: 0, votesCast: 0, rollbacks: 0, switches: 0 };
+
+  private constructor(
+    private readonly opts: LeiosNodeOptions,
+    readonly genesis: NodeGenesis,
+  ) {
+    super();
+    this.name = opts.name;
+    this.params = genesis.params;
+    const p = this.params;
+    this.ledgerParams = { maxTxSize: p.maxTxSize, minFeeA: p.minFeeA, minFeeB: p.minFeeB };
+    this.clock = new SlotClock({ systemStartMs: genesis.systemStartMs, slotLengthMs: p.slotLengthMs, epochLength: p.epochLength }, opts.time);
+    this.chainDb = new ChainDb(opts.database, { k: p.securityParam, now: () => opts.time.now() });
+    this.ebStore = new EbStore(opts.database, this.chainDb, {
+      limits: { maxEbSize: p.maxEbSize, maxEbTxBytes: p.maxEbTxBytes, maxTxSize: p.maxTxSize },
+      now: () => opts.time.now(),
+    });
+    this.ledger = new LedgerState({
+      mode: p.ledgerMode,
+      initialUtxo: genesis.initialUtxo,
+      params: this.ledgerParams,
+      pools: poolLookup(genesis.pools),
+    });
+    this.mempool = new Mempool(this.ledger.mempoolLedger(), { capacityBytes: opts.mempoolCapacityBytes ?? mempoolCapacity(p) });
+    this.epochs = new EpochState({ pools: genesis.pools, stakeSchedule: genesis.stakeSchedule ?? [], params: p });
+    this.tree = new BlockTree(p.securityParam);
+    this.pools = opts.pools ?? [];
+    this.genesisNonce = genesisNonceState(genesis.initialNonce);
+    this.anchorNonce = this.genesisNonce;
+    this.nonceParams = { epochLength: p.epochLength, stabilityWindow: stabilityWindow(p) };
+    this.votes = new VotePool({
+      decode: decodeVote,
+      rb: (h) => {
+        const e = this.tree.get(h);
+        return e ? { slot: e.header.slot, announcesEb: e.data.header.ebAnnouncement !== null } : undefined;
+      },
+      committeeForSlot: (slot) => this.epochs.committee(this.clock.epochOf(slot)),
+      inWindow: (slot, now) => voteArrivalInWindow(this.genesisClock(), slot, now, p),
+      bufferTtlMs: p.lVote * p.slotLengthMs,
+    });
+    this.ebStore.onClosureComplete((h) => {
+      void this.serial(() => this.closureComplete(h)).catch((e) => this.warn('closure', String(e)));
+    });
+    this.mempool.onAdded((e) => this.emit('tx', { refHash: e.refHash, txId: e.txId, size: e.size, bytes: e.bytes }));
+    this.clock.onSlot((s) => this.serial(() => this.onSlot(s)));
+  }
+
+  /**
+   * Create a node over its database, recovering the selected chain, ledger state, nonces and key
+   * registrations from it (no-validate replay of the stored blocks and certified closures).
+   */
+  static async create(opts: LeiosNodeOptions): Promise<LeiosNode> {
+    const node = new LeiosNode(opts, opts.genesis);
+    await node.recover();
+    return node;
+  }
+
+  /** Start the slot clock. */
+  start(): void {
+    this.stopped = false;
+    this.clock.start();
+  }
+
+  /** Stop the clock and wait for queued work. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clock.stop();
+    await this.queue.catch(() => undefined);
+  }
+
+  /** Wait until all queued work is done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const q = this.queue;
+      await q.catch(() => undefined);
+      if (q === this.queue) return;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Queries
+
+  /** The selected tip header, or null at origin. */
+  tipHeader(): HeaderInfo | null {
+    return this.tree.tip()?.data.header ?? null;
+  }
+
+  /** The ledger state hash of the selected tip. */
+  stateHash(): Hash32 {
+    return this.ledger.stateHash();
+  }
+
+  /** The current wall-clock slot. */
+  currentSlot(): Slot {
+    return this.clock.currentSlot();
+  }
+
+  /** η of `epoch` as seen from the selected tip. */
+  nonceForEpoch(epoch: number): Hash32 {
+    const t = this.tree.tip();
+    return rollToEpoch(t ? t.data.nonce : this.anchorNonce, epoch).eta;
+  }
+
+  /** A known header (in memory or stored). */
+  header(hash: Uint8Array): HeaderInfo | undefined {
+    return this.tree.get(hash)?.data.header;
+  }
+
+  /** Exact `rb_block` bytes of a block held in memory or stored. */
+  async blockBytes(hash: Hash32): Promise<Uint8Array | undefined> {
+    const e = this.tree.get(hash);
+    if (e?.data.body) return e.data.body.blockBytes;
+    const b = await this.chainDb.getBlock(hash);
+    return b ? encodeBlock(b.header.bytes, b.body) : undefined;
+  }
+
+  /** State of an EB known to the node. */
+  ebInfo(ebHash: Uint8Array): { rbHash: Hash32; slot: number; size: number; held: boolean; complete: boolean; invalid?: string } | undefined {
+    const s = this.ebs.get(toHex(ebHash));
+    if (!s) return undefined;
+    return { rbHash: s.rbHash, slot: s.slot, size: s.size, held: s.view !== undefined, complete: s.complete, ...(s.invalid ? { invalid: s.invalid } : {}) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inputs
+
+  /** Submit a tx (HTTP or tx-submission). Throws {@link MempoolRejectedError}. */
+  submitTx(bytes: Uint8Array): Promise<MempoolEntry<AnyTx>> {
+    return this.serial(async () => this.mempool.add(bytes, this.clock.currentSlot()));
+  }
+
+  /**
+   * A header from a peer (chain-sync RollForward, LeiosNotify BlockAnnouncement). Validates §4.1
+   * against its parent; returns `'new'` or `'known'`. Throws {@link BlockRejectedError}
+   * (`unknown-parent` when the caller should fetch more of that chain).
+   */
+  receiveHeader(bytes: Uint8Array): Promise<'new' | 'known'> {
+    return this.serial(() => this.addHeader(bytes));
+  }
+
+  /** A block from a peer (block-fetch). Throws {@link BlockRejectedError}. */
+  receiveBlock(bytes: Uint8Array): Promise<void> {
+    return this.serial(async () => {
+      const { header, body } = this.guardDecode(() => splitBlock(bytes, this.params.maxHeaderSize, this.params.maxRbBodySize));
+      await this.addHeader(header);
+      const hash = blake2b256(header);
+      await this.addBody(hash, body, bytes, false);
+      await this.select();
+    });
+  }
+
+  /** An EB body from a peer (LeiosFetch Block). Throws {@link EbRejectedError}. */
+  receiveEb(bytes: Uint8Array): Promise<void> {
+    return this.serial(() => this.addEb(bytes));
+  }
+
+  /** Closure txs of an EB from a peer (LeiosFetch BlockTxs). Throws {@link EbRejectedError}. */
+  receiveTxs(ebHash: Hash32, txs: readonly Uint8Array[]): Promise<void> {
+    return this.serial(() => this.addEbTxs(ebHash, txs));
+  }
+
+  /** Votes from a peer or the HTTP API (§6.3). Accepted votes are re-emitted for diffusion. */
+  receiveVotes(bytes: readonly Uint8Array[]): Promise<ReceiveVotesResult> {
+    return this.serial(async () => {
+      const r = this.votes.receive(bytes, this.opts.time.now());
+      if (r.accepted.length > 0) this.emit('votes', r.accepted);
+      for (const h of r.quorum) this.quorumReached(h);
+      return r;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals: serialisation
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private genesisClock(): { systemStartMs: number; slotLengthMs: number } {
+    return { systemStartMs: this.genesis.systemStartMs, slotLengthMs: this.params.slotLengthMs };
+  }
+
+  private warn(what: string, detail: string): void {
+    this.emit('warning', { what, detail });
+  }
+
+  private trace(type: string, fields: Record<string, unknown>): void {
+    this.opts.trace?.({ time_s: this.clock.timeS(), message: { type, ...fields } });
+  }
+
+  private guardDecode<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if ((e as { kind?: string }).kind === 'decode') throw new BlockRejectedError('malformed', (e as Error).message, {}, { cause: e });
+      throw e;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Headers (§4.1) and equivocation (§7.4)
+
+  private parentNonce(h: HeaderInfo): NonceState {
+    if (h.prevHash === null) return this.genesisNonce;
+    return this.tree.get(h.prevHash)?.data.nonce ?? this.anchorNonce;
+  }
+
+  /** The §4.1 checks that need no parent state: issuer, VRF, leadership, signature, sizes. */
+  private checkHeaderStateless(h: HeaderInfo, nonce: NonceState): void {
+    const p = this.params;
+    const reject = (detail: string): never => {
+      throw new BlockRejectedError('header-invalid', detail, { rb: toHex(h.hash), slot: h.slot });
+    };
+    if (h.slot > this.clock.slotAt(this.opts.time.now() + p.maxSkewMs)) reject(`slot ${h.slot} is in the future`);
+    if (h.bodySize > p.maxRbBodySize) reject(`body_size ${h.bodySize} > S_RB`);
+    if (h.ebAnnouncement && (h.ebAnnouncement.size < 1 || h.ebAnnouncement.size > p.maxEbSize)) reject('eb_size outside 1..S_EB');
+    const epoch = this.clock.epochOf(h.slot);
+    const pool = this.epochs.leaderPool(epoch, h.issuer);
+    if (!pool || !bytesEqual(pool.pool.coldVk, h.issuerColdVk)) reject('issuer is not a pool of the epoch snapshot with that cold key');
+    if (!headerSignatureOk(h)) reject('bad cold-key signature');
+    const eta = rollToEpoch(nonce, epoch).eta;
+    if (!pool?.vrfKey || !vrfVerify(pool.vrfKey, eta, h.slot, h.vrfProof, h.vrfOutput)) reject('leader VRF does not verify');
+    if (!this.epochs.isLeader(epoch, h.issuer, h.vrfOutput)) reject('issuer is not slot leader');
+  }
+
+  private async addHeader(bytes: Uint8Array): Promise<'new' | 'known'> {
+    const h = this.guardDecode(() => decodeHeader(bytes, this.params.maxHeaderSize));
+    if (this.tree.has(h.hash)) return 'known';
+    const now = this.opts.time.now();
+    if (!this.tree.parentKnown(h)) {
+      // Still worth checking statelessly: a valid header with an unknown parent is equivocation
+      // evidence (§7.4) if it collides with one we hold.
+      this.checkHeaderStateless(h, this.anchorNonce);
+      this.noteEquivocation(h, now);
+      throw new BlockRejectedError('unknown-parent', `parent of ${toHex(h.hash)} is not known`, { rb: toHex(h.hash), slot: h.slot });
+    }
+    const parent = h.prevHash ? this.tree.get(h.prevHash) : undefined;
+    const parentHeader = parent?.data.header;
+    if (h.prevHash && !parentHeader && this.tree.tipPoint().hash && !bytesEqual(h.prevHash, this.tree.tipPoint().hash!)) {
+      // parent is the anchor, whose header left memory; block number comes from the anchor point
+    }
+    const parentNo = parentHeader?.blockNo ?? (h.prevHash ? this.anchorBlockNo() : 0);
+    const parentSlot = parentHeader?.slot ?? -1;
+    if (h.blockNo !== parentNo + 1 || h.slot <= parentSlot) {
+      throw new BlockRejectedError('not-connected', `block ${h.blockNo} at slot ${h.slot} does not follow its parent`, { rb: toHex(h.hash) });
+    }
+    if (h.certifiedEb && parentHeader && !parentHeader.ebAnnouncement) {
+      throw new BlockRejectedError('header-invalid', 'certified_eb set but the parent announces no EB', { rb: toHex(h.hash) });
+    }
+    const nonce = this.parentNonce(h);
+    this.checkHeaderStateless(h, nonce);
+    const data: BlockData = {
+      header: h,
+      nonce: childNonceState(nonce, h.slot, h.vrfOutput, this.nonceParams),
+      receivedAt: now,
+      trusted: false,
+    };
+    this.tree.add(h, data);
+    this.noteEquivocation(h, now);
+    await this.chainDb.putHeader(toHeaderInput(h));
+    if (h.ebAnnouncement) {
+      const k = toHex(h.ebAnnouncement.hash);
+      if (!this.ebs.has(k)) {
+        this.ebs.set(k, {
+          hash: h.ebAnnouncement.hash,
+          rbHash: h.hash,
+          slot: h.slot,
+          size: h.ebAnnouncement.size,
+          announcedAt: now,
+          complete: false,
+          voteDone: false,
+        });
+        this.emit('need-eb', { ebHash: h.ebAnnouncement.hash, rbHash: h.hash, slot: h.slot, size: h.ebAnnouncement.size });
+      }
+      const r = this.votes.onHeader(h.hash, now);
+      if (r.accepted.length > 0) this.emit('votes', r.accepted);
+      for (const q of r.quorum) this.quorumReached(q);
+    }
+    this.emit('header', h);
+    return 'new';
+  }
+
+  private anchorBlockNo(): number {
+    const chain = this.tree.selectedChain();
+    const first = chain[0];
+    return first ? first.header.blockNo - 1 : this.tree.tipPoint().blockNo;
+  }
+
+  private noteEquivocation(h: HeaderInfo, now: number): void {
+    const others = this.tree.equivocations(h);
+    if (others.length === 0) return;
+    const key = `${h.slot}:${toHex(h.issuer)}`;
+    if (!this.equivocationSeen.has(key)) {
+      this.equivocationSeen.set(key, now);
+      this.trace('EquivocationDetected', { node: this.name, slot: h.slot, issuer: toHex(h.issuer) });
+      this.emit('equivocation', others[0]!.data.header, h);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Bodies (§4.2) and certificates (§6.5, §7.2)
+
+  private decodeBodyInfo(body: Uint8Array): BodyInfo<AnyTx> {
+    const o = { maxTxSize: this.params.maxTxSize };
+    const read =
+      this.params.ledgerMode === 'utxo'
+        ? (r: CborReader, path: string): AnyTx => readTx(r, path, o)
+        : (r: CborReader, path: string): AnyTx => readOpaqueTx(r, path, o);
+    return decodeBody(body, read);
+  }
+
+  private async addBody(hash: Hash32, body: Uint8Array, blockBytes: Uint8Array | null, trusted: boolean): Promise<void> {
+    const e = this.tree.get(hash);
+    if (!e) throw new BlockRejectedError('unknown-parent', `header ${toHex(hash)} not known`);
+    if (e.data.body) return;
+    const h = e.data.header;
+    const ctx = { rb: toHex(hash), slot: h.slot };
+    if (body.length !== h.bodySize || !bytesEqual(blake2b256(body), h.bodyHash)) {
+      throw new BlockRejectedError('body-mismatch', 'body does not match body_hash / body_size', ctx);
+    }
+    let info: BodyInfo<AnyTx>;
+    try {
+      info = this.decodeBodyInfo(body);
+    } catch (err) {
+      this.tree.markInvalid(hash);
+      if (err instanceof TxInvalidError) throw new BlockRejectedError('tx-invalid', err.message, ctx, { cause: err });
+      throw new BlockRejectedError('malformed', (err as Error).message, ctx, { cause: err });
+    }
+    if (h.certifiedEb !== (info.certificate !== null) || (info.certificate && info.txs.length > 0)) {
+      this.tree.markInvalid(hash);
+      throw new BlockRejectedError('body-mismatch', 'certified_eb disagrees with the body, or a CertRB carries txs (§4.2)', ctx);
+    }
+    if (info.certificate && !trusted) this.checkCertificate(e, info.certificate);
+    e.data.body = { bytes: body, info, blockBytes: blockBytes ?? encodeBlock(h.bytes, body) };
+    this.emit('block', h, e.data.body.blockBytes);
+  }
+
+  private checkCertificate(e: Entry, cert: NonNullable<BodyInfo<AnyTx>['certificate']>): void {
+    const h = e.data.header;
+    const ctx = { rb: toHex(h.hash), slot: h.slot };
+    const parent = h.prevHash ? this.tree.get(h.prevHash) : undefined;
+    const ph = parent?.data.header;
+    if (!ph?.ebAnnouncement) {
+      this.tree.markInvalid(h.hash);
+      throw new BlockRejectedError('certificate-invalid', 'parent announces no EB (or is no longer held)', ctx);
+    }
+    if (!canCertify(ph.slot, h.slot, this.params)) {
+      this.tree.markInvalid(h.hash);
+      throw new BlockRejectedError('certificate-invalid', `slot ${h.slot} is before ${ph.slot} + 3·L_hdr + L_vote + L_diff (§7.2)`, ctx);
+    }
+    try {
+      verifyCertificate(cert, this.epochs.committee(this.clock.epochOf(ph.slot)), ph.hash);
+    } catch (err) {
+      if (err instanceof CertificateError) {
+        this.tree.markInvalid(h.hash);
+        throw new BlockRejectedError('certificate-invalid', `${err.error}: ${err.detail}`, ctx, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Ready to apply: body held and, for a CertRB, the parent's closure local (§7.2). */
+  private ready(e: Entry): boolean {
+    const b = e.data.body;
+    if (!b) return false;
+    if (!b.info.certificate) return true;
+    const ph = e.header.prevHash ? this.tree.get(e.header.prevHash)?.data.header : undefined;
+    const ann = ph?.ebAnnouncement;
+    if (!ann) return false;
+    const eb = this.ebs.get(toHex(ann.hash));
+    if (eb?.complete) return true;
+    if (!e.data.closureRequested) {
+      e.data.closureRequested = true;
+      this.emit('need-closure', { ebHash: ann.hash, certRb: e.header.hash, slot: ph.slot });
+    }
+    return false;
+  }
+
+  private async closureTxs(eb: EbState): Promise<AnyTx[]> {
+    if (eb.txs) return eb.txs;
+    const raw = await this.ebStore.getClosure(eb.hash);
+    eb.txs = raw.map((b) => this.ledger.decodeTx(b.slice()));
+    return eb.txs;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Chain selection (§7.4)
+
+  private async select(): Promise<void> {
+    for (let guard = 0; guard < 64; guard++) {
+      const plan = this.tree.plan((e) => this.ready(e));
+      if (!plan) return;
+      const rolledBack: HeaderInfo[] = [];
+      for (const e of plan.rollback) {
+        this.ledger.undoBlock(e.header.hash);
+        this.epochs.rollbackTo(e.header.blockNo - 1);
+        rolledBack.push(e.data.header);
+      }
+      const applied: Entry[] = [];
+      let failed: { e: Entry; err: unknown } | null = null;
+      for (const e of plan.forward) {
+        try {
+          await this.applyToLedger(e, e.data.trusted ? 'reapply' : 'apply');
+          applied.push(e);
+        } catch (err) {
+          failed = { e, err };
+          break;
+        }
+      }
+      if (failed) {
+        // Restore the previous chain exactly: undo what was applied, redo what was rolled back.
+        for (const e of applied.reverse()) {
+          this.ledger.undoBlock(e.header.hash);
+          this.epochs.rollbackTo(e.header.blockNo - 1);
+        }
+        for (const e of [...plan.rollback].reverse()) await this.applyToLedger(e, 'noValidate');
+        this.tree.markInvalid(failed.e.header.hash);
+        this.warn('block-invalid', `${toHex(failed.e.header.hash)}: ${String(failed.err)}`);
+        this.trace('EBDropped', { node: this.name, id: toHex(failed.e.header.hash), reason: 'invalid-block' });
+        continue;
+      }
+      const intersection = plan.intersection?.header.hash ?? this.anchorHash();
+      await this.chainDb.switchFork(intersection, plan.forward.map((e) => toBlockInput(e)));
+      this.tree.setSelected(plan);
+      if (plan.rollback.length > 0) {
+        this.stats.rollbacks += plan.rollback.length;
+        this.stats.switches++;
+        this.trace('ChainSwitch', {
+          node: this.name,
+          from: toHex(plan.rollback[0]!.header.hash),
+          to: toHex(plan.forward[plan.forward.length - 1]!.header.hash),
+          depth: plan.rollback.length,
+        });
+      }
+      for (const e of plan.forward) {
+        if (e.data.body?.info.certificate) this.stats.certified++;
+      }
+      const removed = this.mempool.revalidate(this.clock.currentSlot());
+      void removed;
+      this.afterTipChange();
+      this.emit('tip', { tip: this.tipHeader(), rolledBack, adopted: plan.forward.map((e) => e.data.header) });
+      // our own EB may now be votable (the RB became the tip)
+      await this.tryVoteAll();
+    }
+  }
+
+  private anchorHash(): Hash32 | null {
+    const first = this.tree.selectedChain()[0];
+    return first ? first.header.prevHash : this.tree.tipPoint().hash;
+  }
+
+  private async applyToLedger(e: Entry, level: 'apply' | 'reapply' | 'noValidate'): Promise<void> {
+    const b = e.data.body;
+    if (!b) throw new Error(`applyToLedger: no body for ${toHex(e.header.hash)}`);
+    let certifiedEb: { txs: AnyTx[]; slot: number } | undefined;
+    if (b.info.certificate) {
+      const ph = e.header.prevHash ? this.tree.get(e.header.prevHash)?.data.header : undefined;
+      const eb = ph?.ebAnnouncement ? this.ebs.get(toHex(ph.ebAnnouncement.hash)) : undefined;
+      if (!ph || !eb) throw new Error(`CertRB ${toHex(e.header.hash)} without its parent EB`);
+      certifiedEb = { txs: await this.closureTxs(eb), slot: ph.slot };
+    }
+    try {
+      const rec = this.ledger.applyBlock(e.header.hash, {
+        slot: e.header.slot,
+        txs: b.info.txs,
+        level,
+        ...(certifiedEb ? { certifiedEb } : {}),
+      });
+      const epoch = this.clock.epochOf(e.header.slot);
+      this.epochs.addRegistrations(
+        rec.keyRegs.map((r) => ({ blockNo: e.header.blockNo, epoch, poolId: r.poolId, voteKey: r.voteKey })),
+      );
+    } catch (err) {
+      if (err instanceof BlockTxError) {
+        const code = err.part === 'eb' ? 'closure-invalid' : 'tx-invalid';
+        throw new BlockRejectedError(code, err.message, { rb: toHex(e.header.hash), slot: e.header.slot }, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private afterTipChange(): void {
+    const tip = this.tree.tip();
+    if (!tip) return;
+    const k = this.params.securityParam;
+    const keepFrom = tip.header.blockNo - k;
+    if (keepFrom > 1) {
+      const chain = this.tree.selectedChain();
+      const newAnchor = chain.find((e) => e.header.blockNo === keepFrom - 1);
+      if (newAnchor) {
+        this.anchorNonce = newAnchor.data.nonce;
+        const minSlot = newAnchor.header.slot;
+        this.tree.prune(keepFrom, minSlot);
+        this.ledger.trimUndo(k);
+        for (const [key, eb] of this.ebs) if (eb.slot < minSlot - this.params.epochLength) this.ebs.delete(key);
+        this.votes.prune(minSlot, this.opts.time.now());
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // EBs and closures (§4.3, §10)
+
+  private async addEb(bytes: Uint8Array): Promise<void> {
+    const hash = blake2b256(bytes);
+    const eb = this.ebs.get(toHex(hash));
+    if (!eb) throw new EbRejectedError('unannounced', `no known header announces EB ${toHex(hash)}`);
+    if (eb.view) return;
+    if (bytes.length !== eb.size) {
+      eb.invalid = 'size-mismatch';
+      eb.voteDone = true;
+      throw new EbRejectedError('size-mismatch', `EB of ${bytes.length} bytes, announced ${eb.size}`);
+    }
+    let view: EbView;
+    try {
+      view = decodeEb(bytes, this.params);
+    } catch (err) {
+      eb.invalid = 'malformed';
+      eb.voteDone = true;
+      throw new EbRejectedError('malformed', (err as Error).message, { cause: err });
+    }
+    eb.view = view;
+    eb.indexByRef = new Map(view.refs.map((r, i) => [toHex(r.hash), i]));
+    const st = await this.ebStore.putEb({
+      bytes,
+      refs: view.refs,
+      rbHash: eb.rbHash,
+      slot: eb.slot as Slot,
+      announced: { hash: eb.hash, size: eb.size },
+    });
+    this.emit('eb', { ebHash: eb.hash, rbHash: eb.rbHash, slot: eb.slot, size: eb.size });
+    this.trace('EBReceived', { recipient: this.name, id: toHex(eb.hash), slot: eb.slot });
+    if (st.complete) {
+      await this.closureComplete(eb.hash);
+      return;
+    }
+    // fill what the mempool holds, then ask the network for the rest
+    const missing = await this.ebStore.missing(eb.hash);
+    const fromMempool = missing.flatMap((i) => {
+      const m = this.mempool.getByRef(view.hashAt(i));
+      return m ? [{ index: i, bytes: m.bytes }] : [];
+    });
+    if (fromMempool.length > 0) {
+      const st2 = await this.ebStore.addClosureTxs(eb.hash, fromMempool);
+      if (st2.complete) {
+        await this.closureComplete(eb.hash);
+        return;
+      }
+    }
+    const still = await this.ebStore.missing(eb.hash);
+    if (still.length > 0) this.emit('need-eb-txs', { ebHash: eb.hash, slot: eb.slot, indices: still });
+  }
+
+  private async addEbTxs(ebHash: Hash32, txs: readonly Uint8Array[]): Promise<void> {
+    const eb = this.ebs.get(toHex(ebHash));
+    if (!eb?.view || !eb.indexByRef) throw new EbRejectedError('unannounced', `EB ${toHex(ebHash)} is not held`);
+    if (eb.complete) return;
+    const items: { index: number; bytes: Uint8Array }[] = [];
+    for (const t of txs) {
+      const i = eb.indexByRef.get(toHex(blake2b256(t)));
+      if (i === undefined) throw new EbRejectedError('tx-mismatch', `a tx of ${t.length} bytes is not referenced by EB ${toHex(ebHash)}`);
+      if (eb.view.sizeAt(i) !== t.length) {
+        // §4.3: a tx matching its key but not its stated size makes the EB invalid
+        eb.invalid = 'tx-size-mismatch';
+        eb.voteDone = true;
+        throw new EbRejectedError('tx-mismatch', `tx #${i} has ${t.length} bytes, EB states ${eb.view.sizeAt(i)}`);
+      }
+      items.push({ index: i, bytes: t });
+    }
+    try {
+      const st = await this.ebStore.addClosureTxs(ebHash, items);
+      if (st.complete) await this.closureComplete(ebHash);
+    } catch (err) {
+      if (isStorageError(err)) throw new EbRejectedError('tx-mismatch', err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  private async closureComplete(ebHash: Hash32): Promise<void> {
+    const eb = this.ebs.get(toHex(ebHash));
+    if (!eb || eb.complete) return;
+    eb.complete = true;
+    eb.closureAt = this.opts.time.now();
+    this.emit('eb-txs', { ebHash, rbHash: eb.rbHash, slot: eb.slot });
+    this.trace('EBTxsReceived', {
+      node: this.name,
+      id: toHex(ebHash),
+      slot: eb.slot,
+      latency_s: (eb.closureAt - eb.announcedAt) / 1000,
+    });
+    await this.tryVote(eb);
+    await this.select();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Voting (§6.4)
+
+  private async tryVoteAll(): Promise<void> {
+    for (const eb of this.ebs.values()) if (!eb.voteDone) await this.tryVote(eb);
+  }
+
+  private async tryVote(eb: EbState): Promise<void> {
+    if (eb.voteDone || this.pools.length === 0 || this.stopped) return;
+    const now = this.opts.time.now();
+    const w = leiosWindows(eb.slot, this.params);
+    if (now >= this.clock.slotStart(w.lastVote)) {
+      eb.voteDone = true; // §6.4 rule 6: too late
+      return;
+    }
+    if (now < this.clock.slotStart(w.earliestVote)) return; // rule 6: not yet
+    const rb = this.tree.get(eb.rbHash);
+    if (!rb) return;
+    // rule 1: header by T(s + L_hdr)
+    if (rb.data.receivedAt > this.clock.slotStart(w.headerDeadline)) {
+      eb.voteDone = true;
+      return;
+    }
+    // rule 2: no equivocation seen by T(s + 3·L_hdr)
+    const eq = this.equivocationSeen.get(`${eb.slot}:${toHex(rb.header.issuer)}`);
+    if (eq !== undefined && eq <= this.clock.slotStart(w.earliestVote)) {
+      eb.voteDone = true;
+      return;
+    }
+    // rule 3: RB is the tip (it may become the tip later within the window)
+    if (this.tree.tip() !== rb) return;
+    // rules 4, 5: closure held, non-empty, the right size (checked on receipt), txs apply
+    if (!eb.complete || eb.invalid || !eb.view) return;
+    eb.voteDone = true;
+    try {
+      this.ledger.checkTxs(await this.closureTxs(eb), 'apply', eb.slot, 'eb');
+    } catch (err) {
+      if (err instanceof BlockTxError) {
+        eb.invalid = `tx-invalid: ${err.message}`;
+        return;
+      }
+      throw err;
+    }
+    const epoch = this.clock.epochOf(eb.slot);
+    const committee = this.epochs.committee(epoch);
+    const msg = voteMessage(eb.rbHash);
+    const mine: Uint8Array[] = [];
+    for (const p of this.pools) {
+      if (!p.voteSecretKey || !p.votePublicKey) continue;
+      const seat = committee.seatOfPool(p.poolId);
+      if (seat === undefined) continue;
+      const s = committee.seat(seat);
+      if (!s?.voteKeyBytes || !bytesEqual(s.voteKeyBytes, p.votePublicKey)) continue;
+      const sig = blsSign(p.voteSecretKey, msg);
+      const bytes = encodeVote(eb.rbHash, seat, sig);
+      if (this.votes.addOwn({ rbHash: eb.rbHash, seat, signature: sig, bytes }, now)) {
+        mine.push(bytes);
+        this.stats.votesCast++;
+      }
+    }
+    if (mine.length > 0) {
+      this.trace('VTBundleGenerated', { producer: this.name, slot: this.clock.currentSlot(), id: toHex(eb.rbHash), size_bytes: mine.reduce((s, v) => s + v.length, 0), votes: { [toHex(eb.hash)]: mine.length } });
+      this.emit('votes', mine);
+      if (this.votes.hasQuorum(eb.rbHash)) this.quorumReached(eb.rbHash);
+    }
+  }
+
+  private readonly quorumSeen = new Set<string>();
+  private quorumReached(rbHash: Hash32): void {
+    const k = toHex(rbHash);
+    if (this.quorumSeen.has(k)) return;
+    this.quorumSeen.add(k);
+    const t = this.votes.tally(rbHash);
+    const e = this.tree.get(rbHash);
+    this.trace('QuorumReached', {
+      node: this.name,
+      id: e?.data.header.ebAnnouncement ? toHex(e.data.header.ebAnnouncement.hash) : null,
+      rb: k,
+      slot: e?.header.slot,
+      weight: `${t.weight}/${this.epochs.committee(this.clock.epochOf(e?.header.slot ?? 0)).totalStake}`,
+    });
+    this.emit('quorum', rbHash);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Slots: production (§7.3) and vote timing
+
+  private async onSlot(slot: Slot): Promise<void> {
+    if (this.stopped) return;
+    this.trace('Slot', { node: this.name, slot });
+    for (const p of this.pools) await this.tryProduce(slot, p);
+    await this.tryVoteAll();
+  }
+
+  private async tryProduce(slot: Slot, pool: PoolKeys): Promise<void> {
+    const tip = this.tree.tip();
+    if (tip && slot <= tip.header.slot) return;
+    const parentNonce = tip ? tip.data.nonce : this.anchorNonce;
+    const epoch = this.clock.epochOf(slot);
+    const eta = rollToEpoch(parentNonce, epoch).eta;
+    const win = this.epochs.checkLeader(epoch, eta, slot, pool.poolId, pool.vrfSecretKey);
+    if (!win) return;
+    await this.produce(slot, pool, win, tip);
+  }
+
+  private async produce(slot: Slot, pool: PoolKeys, win: { proof: Uint8Array; output: Uint8Array }, tip: Entry | null): Promise<void> {
+    const p = this.params;
+    const deadlineAt = this.clock.slotStart(slot) + (this.opts.ebBudgetMs ?? p.slotLengthMs / 2);
+    // CertRB when the tip's EB can be certified now (§7.3)
+    let certificate: Uint8Array | null = null;
+    let certEb: EbState | undefined;
+    const ann = tip?.data.header.ebAnnouncement;
+    if (tip && ann && canCertify(tip.header.slot, slot, p) && this.votes.hasQuorum(tip.header.hash)) {
+      const eb = this.ebs.get(toHex(ann.hash));
+      if (eb?.complete && !eb.invalid) {
+        const committee = this.epochs.committee(this.clock.epochOf(tip.header.slot));
+        const t0 = performance.now();
+        const r = buildCertificate(committee, tip.header.hash, this.votes.votesFor(tip.header.hash));
+        const buildMs = performance.now() - t0;
+        if (r.ok) {
+          try {
+            this.ledger.checkTxs(await this.closureTxs(eb), 'noValidate', tip.header.slot, 'eb');
+            certificate = r.certificate.bytes;
+            certEb = eb;
+            this.trace('CertGenerated', { producer: this.name, slot, eb: toHex(eb.hash), signers: r.seats.length, size_bytes: certificate.length, build_ms: buildMs });
+          } catch (err) {
+            if (!(err instanceof BlockTxError)) throw err;
+            this.warn('certify', `closure of ${toHex(eb.hash)} does not apply: ${err.message}`);
+          }
+        }
+      }
+    }
+    // Tx selection over one overlay: (closure) → RB txs → EB txs (§7.3, §5.4)
+    const overlay = this.ledger.overlay();
+    if (certEb?.txs) {
+      for (const tx of certEb.txs) overlay.applyTx({ tx, txId: tx.id, refHash: tx.hash, bytes: tx.bytes }, certEb.slot, 'noValidate');
+    }
+    const sel = selectTxs(
+      this.mempool.entries(),
+      overlay,
+      slot,
+      { rbTxBytes: p.maxRbBodySize - 64, maxEbSize: p.maxEbSize, maxEbTxBytes: p.maxEbTxBytes },
+      { rbTxs: certificate === null, deadline: () => this.opts.time.now() >= deadlineAt },
+    );
+    const rbTxs = sel.rb.map((e) => e.bytes);
+    const body = encodeBody(rbTxs, certificate);
+    let ebBytes: Uint8Array | null = null;
+    let ebHash: Hash32 | null = null;
+    if (sel.eb.length > 0) {
+      ebBytes = encodeEb(
+        sel.eb.map((e) => ({ hash: e.refHash, size: e.size })),
+        p,
+      );
+      ebHash = blake2b256(ebBytes);
+    }
+    const blockNo = (tip?.header.blockNo ?? this.tree.tipPoint().blockNo) + 1;
+    const headerBytes = encodeHeader(
+      {
+        blockNo,
+        slot,
+        prevHash: tip?.header.hash ?? this.tree.tipPoint().hash,
+        issuerColdVk: pool.coldVk,
+        vrfOutput: win.output,
+        vrfProof: win.proof,
+        bodyHash: blake2b256(body),
+        bodySize: body.length,
+        certifiedEb: certificate !== null,
+        ebAnnouncement: ebHash && ebBytes ? { hash: ebHash, size: ebBytes.length } : null,
+      },
+      pool.coldSeed,
+    );
+    const rbHash = blake2b256(headerBytes);
+    // Own header: decode it like a received one (same bytes the peers will see).
+    const h = decodeHeader(headerBytes, p.maxHeaderSize);
+    const nonce = childNonceState(tip ? tip.data.nonce : this.anchorNonce, slot, win.output, this.nonceParams);
+    const now = this.opts.time.now();
+    const entry = this.tree.add(h, { header: h, nonce, receivedAt: now, trusted: true });
+    await this.chainDb.putHeader(toHeaderInput(h));
+    if (ebHash && ebBytes) {
+      const view = decodeEb(ebBytes, p);
+      const eb: EbState = {
+        hash: ebHash,
+        rbHash,
+        slot,
+        size: ebBytes.length,
+        announcedAt: now,
+        view,
+        indexByRef: new Map(view.refs.map((r, i) => [toHex(r.hash), i])),
+        complete: false,
+        voteDone: false,
+        txs: sel.eb.map((e) => e.tx),
+      };
+      this.ebs.set(toHex(ebHash), eb);
+      // The closure is stored before the block is adopted: a crash in between leaves an
+      // orphan EB (pruned later), never a chain block whose closure is missing.
+      await this.ebStore.putClosure(
+        { bytes: ebBytes, refs: view.refs, rbHash, slot, announced: { hash: ebHash, size: ebBytes.length } },
+        sel.eb.map((e) => e.bytes),
+      );
+      eb.complete = true;
+      eb.closureAt = now;
+    }
+    await this.addBody(rbHash, body, null, true);
+    await this.select();
+    if (this.tree.tip() !== entry) {
+      this.warn('produce', `own block ${toHex(rbHash)} was not adopted`);
+      return;
+    }
+    this.stats.produced++;
+    if (ebHash) this.stats.ebsProduced++;
+    this.trace('RBGenerated', {
+      producer: this.name,
+      slot,
+      id: toHex(rbHash),
+      size_bytes: headerBytes.length + body.length,
+      tx_payload_bytes: rbTxs.reduce((s, t) => s + t.length, 0),
+      parent: tip ? { id: toHex(tip.header.hash) } : null,
+      endorsement: certEb ? { eb: { id: toHex(certEb.hash) } } : null,
+      eb_announced: ebHash ? toHex(ebHash) : null,
+    });
+    if (ebHash && ebBytes) {
+      this.trace('EBGenerated', {
+        producer: this.name,
+        slot,
+        id: toHex(ebHash),
+        size_bytes: ebBytes.length,
+        tx_count: sel.eb.length,
+        tx_payload_bytes: sel.eb.reduce((s, e) => s + e.size, 0),
+      });
+      this.emit('eb', { ebHash, rbHash, slot, size: ebBytes.length });
+      this.emit('eb-txs', { ebHash, rbHash, slot });
+    } else this.trace('NoEBGenerated', { node: this.name, slot });
+    this.emit('produced', h, { kind: certificate ? 'cert' : 'tx', txs: rbTxs.length, ebTxs: sel.eb.length });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recovery
+
+  private async recover(): Promise<void> {
+    const tip = await this.chainDb.tip();
+    if (!tip) return;
+    const k = this.params.securityParam;
+    const keepFrom = Math.max(1, tip.blockNo - k);
+    let nonce = this.genesisNonce;
+    for (let n = 1; n <= tip.blockNo; n++) {
+      const b = await this.chainDb.blockAtHeight(n);
+      if (!b) throw new NodeStateError('recovery-failed', `block ${n} of the selected chain is missing`);
+      const h = decodeHeader(b.header.bytes, this.params.maxHeaderSize);
+      const info = this.decodeBodyInfo(b.body);
+      const childNonce = childNonceState(nonce, h.slot, h.vrfOutput, this.nonceParams);
+      let certifiedEb: { txs: AnyTx[]; slot: number } | undefined;
+      if (info.certificate) {
+        const parent = await this.chainDb.getHeader(h.prevHash as Hash32);
+        const ann = parent?.ebAnnouncement;
+        if (!parent || !ann) throw new NodeStateError('recovery-failed', `CertRB ${n} without an announcing parent`);
+        const raw = await this.ebStore.getClosure(ann.hash);
+        certifiedEb = { txs: raw.map((t) => this.ledger.decodeTx(t.slice())), slot: parent.slot };
+      }
+      const rec = this.ledger.applyBlock(h.hash, { slot: h.slot, txs: info.txs, level: 'noValidate', ...(certifiedEb ? { certifiedEb } : {}) });
+      const epoch = this.clock.epochOf(h.slot);
+      this.epochs.addRegistrations(rec.keyRegs.map((r) => ({ blockNo: h.blockNo, epoch, poolId: r.poolId, voteKey: r.voteKey })));
+      if (n === keepFrom - 1) {
+        this.tree.setAnchor(h.hash, n);
+        this.anchorNonce = childNonce;
+      }
+      if (n >= keepFrom) {
+        const e = this.tree.add(h, { header: h, nonce: childNonce, receivedAt: b.header.receivedAt, trusted: true });
+        e.data.body = { bytes: b.body, info, blockBytes: encodeBlock(b.header.bytes, b.body) };
+        this.tree.setSelected({ rollback: [], forward: [e] });
+        if (h.ebAnnouncement) {
+          const st = await this.ebStore.state(h.ebAnnouncement.hash);
+          this.ebs.set(toHex(h.ebAnnouncement.hash), {
+            hash: h.ebAnnouncement.hash,
+            rbHash: h.hash,
+            slot: h.slot,
+            size: h.ebAnnouncement.size,
+            announcedAt: b.header.receivedAt,
+            complete: st?.complete ?? false,
+            voteDone: true,
+          });
+        }
+      }
+      nonce = childNonce;
+    }
+    this.ledger.trimUndo(k);
+  }
+}
+
+function toHeaderInput(h: HeaderInfo): RbBlockInput['header'] {
+  return {
+    bytes: h.bytes,
+    slot: h.slot,
+    blockNo: h.blockNo,
+    prevHash: h.prevHash,
+    issuer: h.issuer,
+    bodyHash: h.bodyHash,
+    bodySize: h.bodySize,
+    certifiedEb: h.certifiedEb,
+    ebAnnouncement: h.ebAnnouncement,
+  };
+}
+
+function toBlockInput(e: Entry): RbBlockInput {
+  const b = e.data.body;
+  if (!b) throw new Error(`no body for ${toHex(e.header.hash)}`);
+  return { header: toHeaderInput(e.data.header), body: b.bytes };
+}
+
+export { MempoolRejectedError };
