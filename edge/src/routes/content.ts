@@ -29,7 +29,39 @@ export interface ContentKind {
 }
 
 /**
- * Serve the content named by `hash` for a request to `requestUrl`.
+ * The verified bytes named by `hash`, from the cache, the hub or a storage node (in that order),
+ * with where they came from. Throws 404 `not-found` when no storage node knows them and 503
+ * `upstream-unavailable` when none answered usefully. Bytes fetched from a hub or storage node are
+ * put in the cache here (after their check), so every later request is a cache hit.
+ *
+ * @example
+ * ```ts
+ * const { bytes } = await loadContent(deps(c), EB_KIND, hash, c.req.url);
+ * ```
+ */
+export async function loadContent(d: Deps, kind: ContentKind, hash: Uint8Array, requestUrl: string): Promise<{ response: Response; source: Source }> {
+  const hex = toHex(hash);
+  const key = cacheKey(requestUrl, `${kind.prefix}${hex}`);
+  const hit = await lookup(key);
+  if (hit !== undefined) return { response: hit, source: 'cache' };
+
+  const keep = async (bytes: Uint8Array, source: Source) => ({ response: await store(key, immutableCbor(bytes, kind.etag ? hex : undefined), source), source });
+
+  const held = await kind.fromHub(d, hex);
+  if (held !== null && kind.check(held, hash) === null) return keep(held, 'hub');
+
+  const out = await d.upstream.request({ method: 'GET', path: `${kind.prefix}${hex}`, maxBytes: kind.maxBytes }, (r) => {
+    if (r.status !== 200) return { ok: false, detail: `status ${r.status}` };
+    const bad = kind.check(r.body, hash);
+    return bad === null ? { ok: true, value: r.body } : { ok: false, detail: bad };
+  });
+  if (out.ok) return keep(out.value, 'upstream');
+  if (anyNotFound(out.failures)) throw new EdgeError({ kind: 'not-found', detail: `unknown ${kind.noun} ${hex}` });
+  throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node served ${kind.noun} ${hex}: ${describeFailures(out.failures)}` });
+}
+
+/**
+ * Serve the content named by `hash` for `req` (a GET or HEAD).
  *
  * @example
  * ```ts
@@ -42,22 +74,5 @@ export async function serveContent(d: Deps, kind: ContentKind, hash: Uint8Array,
   if (kind.etag && ifNoneMatchHits(req.headers.get('if-none-match') ?? undefined, hex)) {
     return new Response(null, { status: 304, headers: { etag: `"${hex}"`, 'cache-control': IMMUTABLE } });
   }
-  const requestUrl = req.url;
-  const key = cacheKey(requestUrl, `${kind.prefix}${hex}`);
-  const hit = await lookup(key);
-  if (hit !== undefined) return hit;
-
-  const respond = (bytes: Uint8Array, source: Source) => store(key, immutableCbor(bytes, kind.etag ? hex : undefined), source);
-
-  const held = await kind.fromHub(d, hex);
-  if (held !== null && kind.check(held, hash) === null) return respond(held, 'hub');
-
-  const out = await d.upstream.request({ method: 'GET', path: `${kind.prefix}${hex}`, maxBytes: kind.maxBytes }, (r) => {
-    if (r.status !== 200) return { ok: false, detail: `status ${r.status}` };
-    const bad = kind.check(r.body, hash);
-    return bad === null ? { ok: true, value: r.body } : { ok: false, detail: bad };
-  });
-  if (out.ok) return respond(out.value, 'upstream');
-  if (anyNotFound(out.failures)) throw new EdgeError({ kind: 'not-found', detail: `unknown ${kind.noun} ${hex}` });
-  throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node served ${kind.noun} ${hex}: ${describeFailures(out.failures)}` });
+  return (await loadContent(d, kind, hash, req.url)).response;
 }

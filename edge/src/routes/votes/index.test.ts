@@ -47,12 +47,14 @@ describe('POST /v1/votes', () => {
     expect(res.status).toBe(200);
   });
 
-  it('answers 400 malformed-cbor for an empty batch, a non-array, a non-vote element or trailing bytes', async () => {
+  it('answers 400 malformed-cbor for an empty batch, a non-array, a malformed vote or trailing bytes', async () => {
     const node = new FixtureNode();
     const cases = [
       new CborWriter().array(0).finish(),
       new CborWriter().uint(3).finish(),
       new CborWriter().array(1).uint(3).finish(),
+      new CborWriter().array(1).array(3).bytes(randomBytes(32)).uint(70_000).bytes(randomBytes(48)).finish(), // voter_id ≥ 65536
+      new CborWriter().array(1).array(3).bytes(randomBytes(32)).uint(1).bytes(randomBytes(47)).finish(), // short signature
       new Uint8Array([...votes(1), 0x01]),
     ];
     for (const body of cases) {

@@ -3,7 +3,7 @@
  *
  * Primer: §12 precedence again: 415, then 413 for a body above 131,072 bytes or more than 1,024
  * votes (the count is the array head, read before anything else), then 400 `malformed-cbor` unless
- * the body is a canonical non-empty array of vote arrays. A storage node then applies §6.3; its
+ * the body is a canonical non-empty array of §6.2 votes (shared vote codec). A storage node then applies §6.3; its
  * `{"accepted","duplicates","buffered","rejected"}` reply is checked for shape (every rejected
  * index inside the batch, every type one of §12's) and passed on.
  *
@@ -13,6 +13,7 @@
  * @module
  */
 import { CborReader, DecodeError } from '@leios/shared';
+import { readVote } from '@leios/shared/protocol';
 import { Hono } from 'hono';
 import { readCborRequest } from '../../body/index';
 import { LIMITS } from '../../config/index';
@@ -47,10 +48,8 @@ export function countVotes(bytes: Uint8Array): number {
     // vote is looked at (413 outranks 400 in §12).
     const n = r.readArray('votes', { min: 1 });
     if (n > LIMITS.votesCount) throw new EdgeError({ kind: 'too-large', detail: `${n} votes above ${LIMITS.votesCount}`, limit: LIMITS.votesCount });
-    for (let i = 0; i < n; i++) {
-      if (r.peekMajor(`votes[${i}]`) !== 4) r.fail(`votes[${i}]`, 'type', 'expected a vote array');
-      r.skip(`votes[${i}]`);
-    }
+    // §6.2 votes (top-stake committee mode, as the storage nodes accept them).
+    for (let i = 0; i < n; i++) readVote(r, `votes[${i}]`);
     r.done('votes');
     return n;
   } catch (e) {
