@@ -10,6 +10,7 @@
  * - `utxo`: {@link MemoryUtxo} (in-memory set, exact undo, incremental state hash) and
  *   {@link OverlayUtxo} (pending changes over a base view, for the mempool and blocks).
  * - `state`: block application in §5.4 order, and §3.3a vote-key registrations.
+ * - `gen`: deterministic wallets and genesis entries for generators, tests and benchmarks.
  *
  * @example
  * ```ts
