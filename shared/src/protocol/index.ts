@@ -5,3 +5,4 @@ export * from './committee/index';
 export * from './certificate/index';
 export * from './eb/index';
 export * from './vote/index';
+export * from './genesis/index';
