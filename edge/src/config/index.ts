@@ -29,6 +29,12 @@ export interface Env {
   SLOT_LENGTH_MS: string;
   EPOCH_LENGTH: string;
   PEER_SECRETS?: string;
+  /** Per-IP limiters (wrangler.jsonc `ratelimits`); absent = no limit. See ../ratelimit. */
+  POST_LIMITER?: RateLimit;
+  WS_LIMITER?: RateLimit;
+  /** The limiters' periods in seconds (`10` or `60`), for `Retry-After`. */
+  POST_LIMIT_PERIOD_S?: string;
+  WS_LIMIT_PERIOD_S?: string;
 }
 
 export type LedgerMode = 'utxo' | 'opaque';

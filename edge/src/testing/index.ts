@@ -102,7 +102,11 @@ export function freshOrigin(): string {
 export async function relay(upstreams: readonly (FixtureNode | string)[], path: string, init?: RequestInit, extra: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const url = path.startsWith('https://') ? path : `https://relay.test${path}`;
-  const res = await worker.fetch(new Request(url, init), envWith(upstreams, extra), ctx);
+  const req = new Request(url, init);
+  // Each call is its own client address unless the test names one, so the per-IP rate limits
+  // only bite in the tests about them.
+  if (!req.headers.has('cf-connecting-ip')) req.headers.set('cf-connecting-ip', `client-${crypto.randomUUID()}`);
+  const res = await worker.fetch(req, envWith(upstreams, extra), ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

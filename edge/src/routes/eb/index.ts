@@ -10,6 +10,7 @@
  */
 import { Hono } from 'hono';
 import { type AppEnv, deps, GET_ONLY, methodNotAllowed, parseHashParam, POST_ONLY } from '../../http/index';
+import { rateLimit } from '../../ratelimit/index';
 import { serveContent } from '../content';
 import { EB_KIND } from './kind';
 import { ebTxs } from './txs';
@@ -27,5 +28,5 @@ export { EB_KIND } from './kind';
 export const ebRoutes = new Hono<AppEnv>()
   .get('/:hash', (c) => serveContent(deps(c), EB_KIND, parseHashParam(c.req.param('hash')), c.req.raw))
   .all('/:hash', methodNotAllowed(GET_ONLY))
-  .post('/:hash/txs', ebTxs)
+  .post('/:hash/txs', rateLimit('POST_LIMITER'), ebTxs)
   .all('/:hash/txs', methodNotAllowed(POST_ONLY));

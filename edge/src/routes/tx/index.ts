@@ -17,6 +17,7 @@ import { readCborRequest } from '../../body/index';
 import { type LedgerMode, LIMITS } from '../../config/index';
 import { EdgeError } from '../../errors/index';
 import { type AppEnv, deps, methodNotAllowed, POST_ONLY } from '../../http/index';
+import { rateLimit } from '../../ratelimit/index';
 import { describeFailures } from '../../upstream/index';
 import { judgeForwarded, unwrapForwarded } from '../upstream-json';
 
@@ -60,7 +61,7 @@ export function decodeSubmittedTx(bytes: Uint8Array, mode: LedgerMode): { id: Ha
  * ```
  */
 export const txRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
+  .post('/', rateLimit('POST_LIMITER'), async (c) => {
     const d = deps(c);
     const bytes = await readCborRequest(c.req.raw, LIMITS.txBody);
     const tx = decodeSubmittedTx(bytes, d.config.ledgerMode);

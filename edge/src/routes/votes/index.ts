@@ -19,6 +19,7 @@ import { readCborRequest } from '../../body/index';
 import { LIMITS } from '../../config/index';
 import { EdgeError } from '../../errors/index';
 import { type AppEnv, deps, methodNotAllowed, POST_ONLY } from '../../http/index';
+import { rateLimit } from '../../ratelimit/index';
 import { describeFailures } from '../../upstream/index';
 import { judgeForwarded, unwrapForwarded } from '../upstream-json';
 
@@ -92,7 +93,7 @@ export function parseVotesResult(json: unknown, n: number): VotesResult | undefi
  * ```
  */
 export const votesRoutes = new Hono<AppEnv>()
-  .post('/', async (c) => {
+  .post('/', rateLimit('POST_LIMITER'), async (c) => {
     const d = deps(c);
     const bytes = await readCborRequest(c.req.raw, LIMITS.votesBody);
     const n = countVotes(bytes);

@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import { EdgeError } from '../../errors/index';
 import { type AppEnv, deps, GET_ONLY, methodNotAllowed } from '../../http/index';
 import { SUBPROTOCOL } from '../../hub/index';
+import { rateLimit } from '../../ratelimit/index';
 
 /**
  * Whether a `Sec-WebSocket-Protocol` request header offers `leios-mux.1`.
@@ -33,7 +34,7 @@ export function offersSubprotocol(header: string | undefined): boolean {
  * ```
  */
 export const wsRoutes = new Hono<AppEnv>()
-  .get('/', (c) => {
+  .get('/', rateLimit('WS_LIMITER'), (c) => {
     if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
       throw new EdgeError({ kind: 'upgrade-required', detail: 'GET /v1/ws needs a WebSocket upgrade' });
     }
