@@ -1,7 +1,7 @@
 /**
  * The storage node's HTTP API: one Hono app serving the §12 routes (`/v1/...`, the edge relays'
  * upstream), Prometheus metrics (`/metrics`), the dashboard (`/`) and its JSON and SSE feeds
- * (`/api/status`, `/api/events`), and a liveness probe (`/healthz`).
+ * (`/api/status`, `/api/events`, `/api/trace`), and a liveness probe (`/healthz`).
  *
  * Primer: the app is built per node instance from a {@link NodeApiBackend} (what the node
  * knows), its {@link NodeMetrics} registry and its {@link TraceWriter}, so several nodes can run
@@ -24,7 +24,6 @@ import { ApiError, problemResponse } from './problem';
 import { type V1Limits, v1Routes } from './v1';
 
 export * from './backend';
-export { decodeTxBitmap, BitmapError, MAX_BITMAP_ENTRIES, MAX_REPLY_TXS } from './bitmap';
 export { isCbor, readCborBody } from './body';
 export { EVENT_STREAM_LIMITS, type EventStreamLimits, eventStream } from './events';
 export * from './problem';
@@ -96,6 +95,15 @@ export function createApiApp(opts: ApiOptions): Hono {
     return c.json(status);
   });
   getOnly('/api/status');
+
+  app.get('/api/trace', (c) => {
+    // Recent events from the ring as one JSON document (tests, scripts; the dashboard uses SSE).
+    const raw = c.req.query('limit') ?? '';
+    const limit = /^[0-9]{1,6}$/.test(raw) ? Number(raw) : 200;
+    c.header('cache-control', 'no-store');
+    return c.json({ events: trace.recent(limit) });
+  });
+  getOnly('/api/trace');
 
   app.get('/api/events', eventStream(trace, { ...EVENT_STREAM_LIMITS, ...opts.events }));
   getOnly('/api/events');

@@ -13,23 +13,30 @@
  * @module
  */
 import { CborReader, CborWriter, DecodeError, fromHex, type Hash32, toHex } from '@leios/shared';
+import { decodeTxBitmap, indicesFromBitmap } from '@leios/shared/wire';
 import { type Context, Hono } from 'hono';
 import type { NodeMetrics } from '../obs/index';
 import type { NodeApiBackend } from './backend';
-import { BitmapError, decodeTxBitmap } from './bitmap';
 import { readCborBody } from './body';
 import { ApiError } from './problem';
 
-/** Request body limits of §12, in bytes, and the vote count cap. */
+/** Request body limits of §12, in bytes, the vote count cap and MAX_REPLY_TXS (§10.3, §15). */
 export interface V1Limits {
   txBody: number;
   votesBody: number;
   maxVotes: number;
   bitmapBody: number;
+  maxReplyTxs: number;
 }
 
-/** §12 limits: `POST /v1/tx` 65,536 B; `POST /v1/votes` 131,072 B or 1,024 votes; bitmap 16,384 B. */
-export const V1_LIMITS: V1Limits = Object.freeze({ txBody: 65_536, votesBody: 131_072, maxVotes: 1024, bitmapBody: 16_384 });
+/** §12 limits: `POST /v1/tx` 65,536 B; `POST /v1/votes` 131,072 B or 1,024 votes; bitmap 16,384 B; 4,096 txs per reply. */
+export const V1_LIMITS: V1Limits = Object.freeze({
+  txBody: 65_536,
+  votesBody: 131_072,
+  maxVotes: 1024,
+  bitmapBody: 16_384,
+  maxReplyTxs: 4096,
+});
 
 /** `Cache-Control` of content addressed by its hash (§12). */
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -86,13 +93,16 @@ function decodeVotes(bytes: Uint8Array, maxVotes: number): Uint8Array[] {
   const r = new CborReader(bytes);
   let n: number;
   try {
-    n = r.readArray('votes');
+    // The count is known from the head: more than the cap is 413, which outranks any 400 (even a
+    // body too short for the count it declares), so the cap is checked before anything else.
+    n = r.readArray('votes', { max: maxVotes });
   } catch (e) {
+    if (e instanceof DecodeError && e.reason === 'limit') {
+      throw new ApiError({ kind: 'too-large', detail: `more than ${maxVotes} votes (${e.detail})`, limit: maxVotes });
+    }
     if (e instanceof DecodeError) throw new ApiError({ kind: 'malformed-cbor', detail: e.message });
     throw e;
   }
-  // The count is known from the head; more than the cap is 413, which outranks any 400 below.
-  if (n > maxVotes) throw new ApiError({ kind: 'too-large', detail: `${n} votes > ${maxVotes}`, limit: maxVotes });
   try {
     if (n === 0) throw new DecodeError('votes', 'limit', 'at least one vote is required', 0);
     const votes: Uint8Array[] = [];
@@ -160,10 +170,13 @@ export function v1Routes(deps: V1Deps): Hono {
     const hash = parseHashParam(c.req.param('hash'));
     let indices: number[];
     try {
-      indices = decodeTxBitmap(body);
+      indices = indicesFromBitmap(decodeTxBitmap(body, limits.maxReplyTxs));
     } catch (e) {
-      if (!(e instanceof BitmapError)) throw e;
-      throw new ApiError({ kind: e.reason === 'malformed' ? 'malformed-cbor' : 'bad-bitmap', detail: `tx bitmap: ${e.message}` });
+      if (!(e instanceof DecodeError)) throw e;
+      // §10.3 rules (entry count, selection cap, key order, zero words, emptiness, key range) are
+      // bad-bitmap; bytes that are not canonical CBOR of the bitmap's shape are malformed-cbor.
+      const rule = e.reason === 'limit' || e.reason === 'key-order' || e.reason === 'value';
+      throw new ApiError({ kind: rule ? 'bad-bitmap' : 'malformed-cbor', detail: `tx bitmap: ${e.message}` });
     }
     const out = await backend.getEbTxs(hash, { bitmap: body, indices });
     if (!out.ok) throw new ApiError({ kind: out.kind, detail: out.detail });
