@@ -41,6 +41,9 @@ export const EVENT_STREAM_LIMITS: EventStreamLimits = Object.freeze({ maxClients
 export function eventStream(trace: TraceWriter, limits: EventStreamLimits): (c: Context) => Response {
   let clients = 0;
   return (c) => {
+    // Hono answers HEAD with the GET handler and drops the body without cancelling it, which
+    // would leave a subscription and a client slot behind: answer HEAD with headers only.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (clients >= limits.maxClients) {
       throw new ApiError({ kind: 'rate-limited', detail: `at most ${limits.maxClients} event streams at once`, retryAfterS: 5 });
     }

@@ -759,6 +759,8 @@ describe('metrics, status, events, dashboard', () => {
     const a = createApiApp({ backend: node, metrics, trace, events: { maxClients: 2, keepAliveMs: 50 } });
     const r1 = await a.request('/api/events');
     const r2 = await a.request('/api/events');
+    // HEAD takes no slot and leaves no subscription behind
+    for (let i = 0; i < 3; i++) expect((await a.request('/api/events', { method: 'HEAD' })).status).toBe(200);
     const r3 = await a.request('/api/events');
     await expectProblem(r3, 429, 'rate-limited');
     expect(r3.headers.get('retry-after')).toBe('5');
@@ -768,6 +770,8 @@ describe('metrics, status, events, dashboard', () => {
     expect(r4.status).toBe(200);
     await r2.body!.cancel();
     await r4.body!.cancel();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(trace.subscriberCount).toBe(0);
   });
 
   it('serves the dashboard with every asset inline and nothing off-host', async () => {
