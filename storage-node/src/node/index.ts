@@ -1029,6 +1029,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     }
     this.stats.produced++;
     if (ebHash) this.stats.ebsProduced++;
+    this.emit('header', h);
     this.trace('RBGenerated', {
       producer: this.name,
       slot,
