@@ -6,3 +6,4 @@ export * from './certificate/index';
 export * from './eb/index';
 export * from './vote/index';
 export * from './genesis/index';
+export * from './rb/index';
