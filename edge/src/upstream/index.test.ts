@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEAD_UPSTREAM, FixtureNode } from '../testing/index';
-import { anyNotFound, describeFailures, HttpUpstream } from './index';
+import { anyNotFound, askOrder, describeFailures, HttpUpstream } from './index';
 
 const take = (r: { status: number; body: Uint8Array }) => (r.status === 200 ? { ok: true as const, value: r.body } : { ok: false as const, detail: `status ${r.status}` });
 
@@ -49,5 +49,22 @@ describe('HttpUpstream', () => {
     const out = await new HttpUpstream([], 100).request({ method: 'GET', path: '/v1/z', maxBytes: 1 }, take);
     expect(out).toEqual({ ok: false, failures: [] });
     expect(describeFailures([])).toBe('no storage node configured');
+  });
+
+  it('asks a storage node that just timed out after the healthy ones', async () => {
+    const slow = new FixtureNode();
+    const ok = new FixtureNode();
+    await slow.reply('/v1/w', { body: 'late', delayMs: 1_000 });
+    await ok.reply('/v1/w', { body: 'ok' });
+    const up = new HttpUpstream([slow.url, ok.url], 150);
+    const first = await up.request({ method: 'GET', path: '/v1/w', maxBytes: 10 }, take);
+    expect(first.ok && first.origin).toBe(ok.url);
+    expect(askOrder([slow.url, ok.url], Date.now())).toEqual([ok.url, slow.url]);
+    // The next request goes to the healthy node first and never asks the slow one.
+    const second = await up.request({ method: 'GET', path: '/v1/w', maxBytes: 10 }, take);
+    expect(second.ok && second.failures.length).toBe(0);
+    expect((await slow.seen('/v1/w')).hits).toBe(1);
+    // After the back-off the configured order holds again.
+    expect(askOrder([slow.url, ok.url], Date.now() + 31_000)).toEqual([slow.url, ok.url]);
   });
 });

@@ -75,6 +75,40 @@ export function describeFailures(failures: readonly UpstreamFailure[]): string {
   return failures.map((f) => `${f.origin}: ${f.reason}${f.status === undefined ? '' : ` ${f.status}`} (${f.detail})`).join('; ');
 }
 
+/** How long a storage node that timed out or could not be reached is asked last. */
+export const BACKOFF_MS = 30_000;
+
+/**
+ * Storage nodes that recently timed out or were unreachable, with the time until which they are
+ * asked after the healthy ones. Per isolate (module state), so every request of the isolate
+ * benefits from what one request learnt: a blackholed node costs one timeout per 30 s, not one
+ * per request. Bounded by the number of configured nodes (≤ 16 per config).
+ */
+const backoff = new Map<string, number>();
+
+/**
+ * The order to ask `urls` in at `now`: configured order, with nodes in back-off moved last
+ * (still asked, so a recovered node is found again even when every node had failed).
+ *
+ * @example
+ * ```ts
+ * askOrder(['a', 'b'], Date.now()) // ['b', 'a'] while 'a' is in back-off
+ * ```
+ */
+export function askOrder(urls: readonly string[], now: number): string[] {
+  const healthy: string[] = [];
+  const late: string[] = [];
+  for (const u of urls) {
+    const until = backoff.get(u);
+    if (until !== undefined && until > now) late.push(u);
+    else {
+      if (until !== undefined) backoff.delete(u);
+      healthy.push(u);
+    }
+  }
+  return [...healthy, ...late];
+}
+
 /**
  * The real implementation over `fetch`.
  *
@@ -92,12 +126,14 @@ export class HttpUpstream implements Upstream {
 
   async request<T>(req: UpstreamRequest, judge: (reply: UpstreamReply) => Verdict<T>): Promise<UpstreamOutcome<T>> {
     const failures: UpstreamFailure[] = [];
-    for (const origin of this.baseUrls) {
+    for (const origin of askOrder(this.baseUrls, Date.now())) {
       const attempt = await this.attempt(origin, req);
       if ('reason' in attempt) {
         failures.push(attempt);
+        if (attempt.reason === 'timeout' || attempt.reason === 'unreachable') backoff.set(origin, Date.now() + BACKOFF_MS);
         continue;
       }
+      backoff.delete(origin);
       const verdict = judge(attempt);
       if (verdict.ok) return { ok: true, value: verdict.value, origin, failures };
       failures.push({ origin, reason: 'rejected', status: attempt.status, detail: verdict.detail });
