@@ -41,7 +41,7 @@ export { bytea } from './schema';
 /** The drizzle database type shared by both drivers. */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** A row of a raw query: column name → value (bytea as Buffer, int8 as string on Postgres). */
+/** A row of a raw query: column name → value (bytea as Uint8Array, int8 as string on Postgres). */
 export type RawRow = Record<string, unknown>;
 
 /**
@@ -100,7 +100,14 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 /** Default PGlite data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.leios/db';
 
-const byteaParse = (x: string): Buffer => Buffer.from(x.slice(2), 'hex');
+/**
+ * Bytea values are handed out as plain `Uint8Array` views (no copy), never `Buffer`: Buffer's
+ * `slice` shares memory where Uint8Array's copies, and shared code expects Uint8Array semantics.
+ */
+export function asUint8Array(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+const byteaParse = (x: string): Uint8Array => asUint8Array(Buffer.from(x.slice(2), 'hex'));
 const byteaSerialize = (x: unknown): string => {
   if (!(x instanceof Uint8Array)) throw new TypeError('bytea parameter must be a Uint8Array');
   return `\\x${Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('hex')}`;
@@ -159,6 +166,9 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
     max: opts.maxConnections ?? 10,
     connect_timeout: opts.connectTimeoutS ?? 10,
     onnotice: () => {},
+    types: {
+      bytea: { to: 17, from: [17], serialize: byteaSerialize, parse: byteaParse },
+    },
   });
   try {
     await sql`select 1`;
