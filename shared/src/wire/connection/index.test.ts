@@ -111,6 +111,25 @@ describe('Connection: §8 closes', () => {
     expect(a.closeError?.reason).toBe('keep-alive:agency');
   });
 
+  it('initiator_only: the responder retires its client instances and sends nothing from them', async () => {
+    const clock = new ManualClock();
+    const pair = connectionPair({ clock }, { clock });
+    const responderClient = new KeepAliveClient({ intervalMs: null });
+    pair.b.register(new HandshakeServer({ data: TEST_NETWORK }));
+    pair.b.register(responderClient);
+    const early = responderClient.ping(); // held until the handshake
+    early.catch(() => {});
+    const hc = new HandshakeClient({ data: TEST_NETWORK, initiatorOnly: true });
+    pair.a.register(hc);
+    await hc.result;
+    await settle();
+    await expect(early).rejects.toThrow(/initiator_only/);
+    expect(pair.a.closed || pair.b.closed).toBe(false);
+    const modes = pair.tb.sent.flatMap((m) => decodeSegments(m).map((s) => s.mode));
+    expect(modes.every((m) => m === 1)).toBe(true);
+    expect(() => pair.b.register(new KeepAliveClient())).toThrow(/initiator_only/);
+  });
+
   it('holds other protocols’ egress until the handshake completes', async () => {
     const clock = new ManualClock();
     const pair = connectionPair({ clock }, { clock });

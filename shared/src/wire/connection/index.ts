@@ -164,6 +164,15 @@ export class Connection {
   private handshakeDone(n: Negotiated): void {
     if (this.negotiated) return;
     this.negotiated = n;
+    if (n.initiatorOnly && this.role === 'responder') {
+      // §8.2: with initiator_only the responder runs no client instances; retire any registered.
+      for (const [k, inst] of [...this.instances]) {
+        if (inst.side !== 'client') continue;
+        this.instances.delete(k);
+        inst.closed(new ConnectionClosedError(1000, 'initiator_only'));
+      }
+      this.held = this.held.filter((h) => h.mode === 1);
+    }
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -229,7 +238,13 @@ export class Connection {
       if (size === 0) break;
       const msg = parts.length === 1 ? parts[0]! : concat(parts, size);
       this.bytesOut += msg.length;
-      t.send(msg);
+      try {
+        t.send(msg);
+      } catch (e) {
+        // The socket is gone under us: end the session (1006 = closed abnormally).
+        if (!this.closedWith) this.shutdown(new ConnectionClosedError(1006, 'send failed', e instanceof Error ? e : undefined));
+        return;
+      }
       budget -= msg.length;
     }
     if (!this.scheduler.pending || this.closedWith) return;
