@@ -12,6 +12,7 @@ import {
   createGenesis,
   decodeEpochPools,
   encodeEpochPools,
+  epochNonceFixed,
   epochNonceFromBlocks,
   genesisClock,
   nextEpochNonce,
@@ -293,5 +294,19 @@ describe('epoch nonce (§3.4)', () => {
       { slot: 2400, vrfOutput: out(5) }, // epoch 2
     ];
     expect(toHex(epochNonceFromBlocks(eta, 1, blocks, p))).toBe(toHex(nextEpochNonce(eta, 1, [out(2), out(3)])));
+  });
+
+  it('knows when η_e is fixed (§12)', () => {
+    const p = DEVNET_PARAMS;
+    expect(epochNonceFixed(0, null, p)).toBe(true);
+    expect(epochNonceFixed(1, null, p)).toBe(false);
+    expect(epochNonceFixed(1, 599, p)).toBe(false);
+    expect(epochNonceFixed(1, 600, p)).toBe(true);
+    expect(epochNonceFixed(2, 1200, p)).toBe(false);
+    expect(epochNonceFixed(1, 1200, p)).toBe(true);
+    expect(epochNonceFixed(3, 1200 + 599, p)).toBe(false);
+    expect(epochNonceFixed(3, 1200 + 1199, p)).toBe(false);
+    expect(epochNonceFixed(2, 1799, p)).toBe(false);
+    expect(epochNonceFixed(2, 1800, p)).toBe(true);
   });
 });

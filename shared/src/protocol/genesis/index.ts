@@ -373,3 +373,25 @@ export function epochNonceFromBlocks(
 }
 export * from './snapshot';
 export * from './create';
+
+/**
+ * Whether η_e is fixed given the selected tip's slot (§12, `GET /v1/epoch/{e}/pools`): for
+ * `e <= epoch(tip)`, and for `e = epoch(tip) + 1` once the tip is at or past `start(e−1) + E − W`
+ * (no later block can feed the nonce, §3.4). `tipSlot = null` is the empty chain (epoch 0).
+ *
+ * @example
+ * ```ts
+ * epochNonceFixed(1, 600, DEVNET_PARAMS) // true: E = 1200, W = 600
+ * epochNonceFixed(1, 599, DEVNET_PARAMS) // false
+ * ```
+ */
+export function epochNonceFixed(
+  epoch: Epoch | number,
+  tipSlot: Slot | number | null,
+  p: Pick<ProtocolParams, 'epochLength' | 'securityParam' | 'activeSlotCoeff'>,
+): boolean {
+  const tipEpoch = tipSlot === null ? 0 : Math.floor(tipSlot / p.epochLength);
+  if (epoch <= tipEpoch) return true;
+  if (epoch > tipEpoch + 1 || tipSlot === null) return false;
+  return tipSlot >= (epoch - 1) * p.epochLength + p.epochLength - stabilityWindow(p);
+}

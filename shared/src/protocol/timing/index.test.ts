@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEVNET_PARAMS, MAINNET_PARAMS } from '../params/index';
 import {
+  announcementForwardable,
   canCertify,
   epochFirstSlot,
   epochOfSlot,
@@ -93,5 +94,13 @@ describe('§7.1 windows', () => {
     expect(freshness(100, 114, DEVNET_PARAMS)).toBe('fresh');
     expect(freshness(100, 115, DEVNET_PARAMS)).toBe('stale');
     expect(freshness(101, 100, DEVNET_PARAMS)).toBe('fresh');
+  });
+
+  it('forwards announcements only within 3·L_hdr slots (§10.4)', () => {
+    expect(announcementForwardable(100, 100, DEVNET_PARAMS)).toBe(true);
+    expect(announcementForwardable(100, 103, DEVNET_PARAMS)).toBe(true);
+    expect(announcementForwardable(100, 104, DEVNET_PARAMS)).toBe(false);
+    expect(announcementForwardable(100, 106, { lHdr: 2 })).toBe(true);
+    expect(announcementForwardable(100, 107, { lHdr: 2 })).toBe(false);
   });
 });

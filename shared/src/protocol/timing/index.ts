@@ -182,3 +182,18 @@ export type Freshness = 'fresh' | 'stale';
 export function freshness(ebSlot: number, currentSlot: number, p: LeiosPeriods): Freshness {
   return currentSlot - ebSlot <= freshWindow(p) ? 'fresh' : 'stale';
 }
+
+/**
+ * §10.4: a BlockAnnouncement is forwarded only within `3·L_hdr` slots of its slot (later, the
+ * header only matters through chain-sync). A header slightly ahead (within the skew allowance the
+ * caller already checked) is forwardable.
+ *
+ * @example
+ * ```ts
+ * announcementForwardable(100, 103, DEVNET_PARAMS) // true
+ * announcementForwardable(100, 104, DEVNET_PARAMS) // false
+ * ```
+ */
+export function announcementForwardable(headerSlot: number, currentSlot: number, p: Pick<ProtocolParams, 'lHdr'>): boolean {
+  return currentSlot - headerSlot <= 3 * p.lHdr;
+}
