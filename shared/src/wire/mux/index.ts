@@ -224,6 +224,12 @@ export class StreamFramer {
         out.push(b.slice(this.start, this.pos));
         this.start = this.pos;
         this.started = false;
+        if (this.start === this.end && this.buf.length > 65_536) {
+          // Idle stream after a large message: give the memory back (a relay holds many streams).
+          this.buf = new Uint8Array(16_384);
+          this.start = this.end = this.pos = 0;
+          return out;
+        }
         continue;
       }
       if (this.pos === this.end) break;
@@ -237,11 +243,9 @@ export class StreamFramer {
       else if (ai <= 27) {
         headLen = 1 + (1 << (ai - 24));
         if (this.end - p < headLen) break;
-        const v = new DataView(b.buffer, b.byteOffset + p + 1, headLen - 1);
-        if (ai === 24) value = v.getUint8(0);
-        else if (ai === 25) value = v.getUint16(0);
-        else if (ai === 26) value = v.getUint32(0);
-        else value = v.getUint32(0) * 2 ** 32 + v.getUint32(4);
+        // Big-endian by hand (no DataView allocation per head); 8-byte values may lose
+        // precision above 2^53, which only matters for lengths, and those are capped far below.
+        for (let i = 1; i < headLen; i++) value = value * 256 + b[p + i]!;
       } else if (ai !== 31) this.fail('malformed', `reserved additional info ${ai}`);
       this.started = true;
       this.pos = p + headLen;
