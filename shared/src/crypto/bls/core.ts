@@ -55,7 +55,6 @@ export type BlsDecodeReason =
   | 'length'
   | 'compression-flag'
   | 'infinity'
-  | 'flags'
   | 'coordinate-range'
   | 'not-on-curve'
   | 'not-in-subgroup';

@@ -192,6 +192,12 @@ describe('certificate verification order (§6.5)', () => {
     expect(errorOf(() => verifyCertificate({ signers: new Uint8Array([0x00]), signature: sig }, below, RB))).toBe(
       'InsufficientWeight',
     );
+    // a committee whose snapshot has no stake at all has no seats: an empty certificate still fails
+    const empty = buildTopStakeCommittee([pool(1, 0n, 1)], { committeeSize: 4, quorum: TAU });
+    expect(empty.size).toBe(0);
+    expect(errorOf(() => verifyCertificate({ signers: new Uint8Array([]), signature: sig }, empty, RB))).toBe(
+      'InsufficientWeight',
+    );
   });
 
   it('§16 case 20: an aggregate over the EB hash instead of the RB vote message is InvalidSignature', () => {

@@ -179,8 +179,8 @@ export function verifyCertificate(
     if (s.voteKey === null) throw new CertificateError('SignerWithoutKey', `seat ${i} (${s.keyless})`);
     weight += s.stake;
   }
-  // (3) exact quorum in BigInt
-  if (!committee.meetsQuorum(weight)) {
+  // (3) exact quorum in BigInt (an empty signer set never certifies, even if S were 0)
+  if (seats.length === 0 || !committee.meetsQuorum(weight)) {
     throw new CertificateError(
       'InsufficientWeight',
       `signed ${weight} < ${committee.quorum.num}/${committee.quorum.den} of ${committee.totalStake}`,
