@@ -53,6 +53,14 @@ export interface SessionAttachment {
 /** A snapshot of one session, for the operator API and tests. */
 export type SessionInfo = Omit<SessionAttachment, 'v'> & { live: boolean };
 
+/**
+ * One structured log line (Workers Logs index JSON fields; `wrangler tail` shows them live).
+ * Session lifecycle and violations only: a few lines per session, never per message.
+ */
+function log(fields: Record<string, unknown>): void {
+  console.log(JSON.stringify({ at: 'relay-hub', ...fields }));
+}
+
 function attachmentOf(ws: WebSocket): SessionAttachment | null {
   const a: unknown = ws.deserializeAttachment();
   if (typeof a !== 'object' || a === null || (a as { v?: unknown }).v !== 1) return null;
@@ -111,7 +119,11 @@ export class RelayHub extends DurableObject<Env> {
     const conn = new Connection({
       role: 'responder',
       transport: { send: (b) => server.send(b), close: (code, reason) => server.close(code, reason) },
-      onClose: () => this.live.delete(server),
+      onClose: (e) => {
+        this.live.delete(server);
+        log({ event: 'session-closed', session: attachment.id, code: e.code, reason: e.reason, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut });
+      },
+      onViolation: (v) => log({ event: 'violation', session: attachment.id, reason: v.reason, detail: v.detail.slice(0, 200) }),
     });
     const hs = new HandshakeServer({
       data: { networkMagic: cfg.networkMagic, genesisHash: cfg.genesisHash as Hash32, ledgerMode: cfg.ledgerMode === 'utxo' ? 0 : 1 },
@@ -125,10 +137,12 @@ export class RelayHub extends DurableObject<Env> {
         const a = attachmentOf(server);
         if (a === null || conn.closed) return;
         server.serializeAttachment({ ...a, handshakeDone: true, peerId: r.peerId ?? null, version: r.version });
+        log({ event: 'session-ready', session: attachment.id, peer: r.peerId ?? null, version: r.version, initiatorOnly: r.initiatorOnly });
       },
       () => undefined, // a refused or closed handshake has already closed the socket with its reason
     );
     await this.armHandshakeAlarm(attachment.openedAtMs + HANDSHAKE_TIMEOUT_MS);
+    log({ event: 'session-opened', session: attachment.id, ip: attachment.ip });
     return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': SUBPROTOCOL } });
   }
 
