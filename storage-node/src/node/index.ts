@@ -370,7 +370,9 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       await this.addHeader(header);
       const hash = blake2b256(header);
       await this.addBody(hash, body, bytes, false);
-      await this.select();
+      const failures = await this.select();
+      const mine = failures.find((f) => bytesEqual(f.hash, hash));
+      if (mine) throw mine.error;
     });
   }
 
@@ -613,10 +615,12 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   // -------------------------------------------------------------------------------------------
   // Chain selection (§7.4)
 
-  private async select(): Promise<void> {
+  /** Follow the best chain; returns the blocks found invalid on the way. */
+  private async select(): Promise<{ hash: Hash32; error: BlockRejectedError }[]> {
+    const failures: { hash: Hash32; error: BlockRejectedError }[] = [];
     for (let guard = 0; guard < 64; guard++) {
       const plan = this.tree.plan((e) => this.ready(e));
-      if (!plan) return;
+      if (!plan) return failures;
       const rolledBack: HeaderInfo[] = [];
       for (const e of plan.rollback) {
         this.ledger.undoBlock(e.header.hash);
@@ -642,6 +646,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         }
         for (const e of [...plan.rollback].reverse()) await this.applyToLedger(e, 'noValidate');
         this.tree.markInvalid(failed.e.header.hash);
+        if (!(failed.err instanceof BlockRejectedError)) throw failed.err;
+        failures.push({ hash: failed.e.header.hash, error: failed.err });
         this.warn('block-invalid', `${toHex(failed.e.header.hash)}: ${String(failed.err)}`);
         this.trace('EBDropped', { node: this.name, id: toHex(failed.e.header.hash), reason: 'invalid-block' });
         continue;
@@ -669,6 +675,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       // our own EB may now be votable (the RB became the tip)
       await this.tryVoteAll();
     }
+    return failures;
   }
 
   private anchorHash(): Hash32 | null {

@@ -22,7 +22,9 @@ import { ascii } from '@leios/shared/bytes';
 import { blake2b224, blake2b256, blsKeyGen, ed25519KeyFromSeed, popProve } from '@leios/shared/crypto';
 import { DEVNET_PARAMS, type PoolInput, type ProtocolParams } from '@leios/shared/protocol';
 import type { Lovelace, PoolId } from '@leios/shared/types';
-import type { NodeGenesis, PoolKeys } from '../index';
+import type { Hash32 } from '@leios/shared/types';
+import { encodeBlock, encodeBody, encodeHeader, type HeaderInfo } from '../blocks';
+import type { LeiosNode, NodeGenesis, PoolKeys } from '../index';
 
 /** Wallets with their spendable entries. */
 export class WalletSet {
@@ -157,4 +159,46 @@ export function testNetwork(opts: {
     keys,
     wallets,
   };
+}
+
+/**
+ * Build a block by hand for a pool that leads `slot` (tests of invalid or equivocating blocks):
+ * returns null when the pool does not lead that slot.
+ *
+ * @example
+ * ```ts
+ * const b = craftBlock({ node, keys: net.keys[0], slot, parent: node.tipHeader(), txs: [bad.bytes] });
+ * ```
+ */
+export function craftBlock(args: {
+  node: LeiosNode;
+  keys: PoolKeys;
+  slot: number;
+  parent: HeaderInfo | null;
+  txs?: readonly Uint8Array[];
+  certificate?: Uint8Array | null;
+  ebAnnouncement?: { hash: Uint8Array; size: number } | null;
+}): { header: Uint8Array; body: Uint8Array; block: Uint8Array; hash: Hash32 } | null {
+  const { node, keys, slot, parent } = args;
+  const epoch = node.clock.epochOf(slot);
+  const eta = node.nonceForEpoch(epoch);
+  const win = node.epochs.checkLeader(epoch, eta, slot, keys.poolId, keys.vrfSecretKey);
+  if (!win) return null;
+  const body = encodeBody(args.txs ?? [], args.certificate ?? null);
+  const header = encodeHeader(
+    {
+      blockNo: (parent?.blockNo ?? 0) + 1,
+      slot,
+      prevHash: parent?.hash ?? null,
+      issuerColdVk: keys.coldVk,
+      vrfOutput: win.output,
+      vrfProof: win.proof,
+      bodyHash: blake2b256(body),
+      bodySize: body.length,
+      certifiedEb: (args.certificate ?? null) !== null,
+      ebAnnouncement: args.ebAnnouncement ?? null,
+    },
+    keys.coldSeed,
+  );
+  return { header, body, block: encodeBlock(header, body), hash: blake2b256(header) };
 }
