@@ -148,6 +148,41 @@ describe('Connection: §8 closes', () => {
   });
 });
 
+describe('Connection: fuzz', () => {
+  it('random segments never throw: the session either survives or closes with a §8.2 code', async () => {
+    const fc = (await import('fast-check')).default;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            word: fc.oneof(fc.constantFrom(0, 2, 3, 4, 8, 18, 19, 0x8000 | 18, 0x8000 | 19, 0x8002), fc.nat({ max: 0xffff })),
+            payload: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        async (segs) => {
+          const { a, b, tb } = await handshakenPair();
+          a.register(new KeepAliveClient({ intervalMs: null }));
+          a.register(new LeiosNotifyClient({ onNotification: () => {} }));
+          b.register(new KeepAliveServer());
+          b.register(new LeiosNotifyServer());
+          for (const s of segs) {
+            const seg = new Uint8Array(8 + s.payload.length);
+            const v = new DataView(seg.buffer);
+            v.setUint16(4, s.word);
+            v.setUint16(6, s.payload.length);
+            seg.set(s.payload, 8);
+            tb.send(seg);
+          }
+          await settle(2);
+          if (a.closed) expect([1002, 1003, 1008, 1009]).toContain(a.closeError?.code);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('Connection: egress (§13.1)', () => {
   it('without bufferedAmount, paces per turn so a new P0 message overtakes queued bulk data', async () => {
     const sent: Uint8Array[] = [];

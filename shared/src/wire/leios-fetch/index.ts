@@ -220,6 +220,10 @@ export class LeiosFetchServer extends Driver<LeiosFetchMessage, LeiosFetchState,
         this.handlers.blockTxs(point, bitmap).then((r) => {
           if (!r) throw violation('leios-fetch', 'unheld', `txs of EB ${point.slot} not held`);
           if (r.txs.length !== bitmapCount(bitmap)) throw new Error('leios-fetch handler: tx count must match the bitmap');
+          let bytes = 0;
+          for (const t of r.txs) bytes += t.length;
+          // The peer would close on a reply above the §11 cap: fail here, loudly, instead.
+          if (bytes > this.port.limits.maxReplyBytes + 32_000) throw new Error(`leios-fetch handler: ${bytes} reply bytes`);
           return {
             type: 'BlockTxs' as const,
             point,

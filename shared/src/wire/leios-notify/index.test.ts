@@ -144,6 +144,9 @@ describe('LeiosNotify drivers', () => {
     const order = got.map((n) => `${n.type}-${'point' in n ? n.point.slot : ''}`);
     expect(order.indexOf('BlockOffer-5')).toBeLessThan(order.indexOf('BlockTxsOffer-5'));
     expect(order).toHaveLength(3); // delayed, never omitted
+    expect(server.wasOffered('block', pt(5).hash)).toBe(true);
+    expect(server.wasOffered('txs', pt(5).hash)).toBe(true);
+    expect(server.wasOffered('txs', pt(6).hash)).toBe(false);
   });
 
   it('re-offers dropped stale offers once the queue drains (§13.4)', async () => {

@@ -56,6 +56,8 @@ export class LeiosNotifyServer extends Driver<LeiosNotifyMessage, LeiosNotifySta
   readonly queue: OfferQueue<Notification>;
   /** EB hashes whose BlockOffer went out on this connection (bounded FIFO). */
   private readonly offered = new Set<string>();
+  /** EB hashes whose BlockTxsOffer went out on this connection (bounded FIFO). */
+  private readonly offeredTxs = new Set<string>();
   private readonly maxOffered: number;
 
   constructor(opts: { queue?: OfferQueueOptions; maxRememberedOffers?: number } = {}) {
@@ -72,6 +74,20 @@ export class LeiosNotifyServer extends Driver<LeiosNotifyMessage, LeiosNotifySta
     if (this.closedWith) return;
     this.queue.push(n, priority);
     this.pump();
+  }
+
+  /**
+   * Whether this connection was offered the EB bytes (`block`) or its txs (`txs`): §10.2 lets a
+   * client fetch only what was offered on the connection, so a LeiosFetch server handler asks
+   * here before serving (and answers `null`, closing with `leios-fetch:unheld`, otherwise).
+   */
+  wasOffered(what: 'block' | 'txs', ebHash: Uint8Array): boolean {
+    return (what === 'block' ? this.offered : this.offeredTxs).has(toHex(ebHash));
+  }
+
+  private remember(set: Set<string>, hash: Uint8Array): void {
+    if (set.size >= this.maxOffered) set.delete(set.values().next().value as string);
+    set.add(toHex(hash));
   }
 
   protected handle(m: LeiosNotifyMessage): void {
@@ -110,10 +126,8 @@ export class LeiosNotifyServer extends Driver<LeiosNotifyMessage, LeiosNotifySta
       this.send({ type: 'Votes', votes }, priority.cls === 1 ? { cls: 1, rank: P1Rank.Votes } : priority);
       return;
     }
-    if (item.type === 'BlockOffer') {
-      if (this.offered.size >= this.maxOffered) this.offered.delete(this.offered.values().next().value as string);
-      this.offered.add(toHex(item.point.hash));
-    }
+    if (item.type === 'BlockOffer') this.remember(this.offered, item.point.hash);
+    else if (item.type === 'BlockTxsOffer') this.remember(this.offeredTxs, item.point.hash);
     this.send(item, priority);
   }
 
