@@ -71,4 +71,5 @@ CREATE INDEX "ebs_volatile_idx" ON "ebs" USING btree ("slot") WHERE not "ebs"."i
 CREATE INDEX "rb_headers_slot_idx" ON "rb_headers" USING btree ("slot","issuer");--> statement-breakpoint
 CREATE INDEX "rb_headers_prev_idx" ON "rb_headers" USING btree ("prev_hash");--> statement-breakpoint
 CREATE INDEX "rb_headers_eb_idx" ON "rb_headers" USING btree ("eb_hash");--> statement-breakpoint
+CREATE INDEX "txs_cached_idx" ON "txs" USING btree ("cached_at") WHERE "txs"."cached_at" is not null;--> statement-breakpoint
 CREATE INDEX "votes_received_idx" ON "votes" USING btree ("received_at");

@@ -122,13 +122,21 @@ export const ebTxs = pgTable(
 );
 
 /** Tx bodies by reference hash `H256(full tx bytes)` (PROTOCOL.md §2.1), stored once. */
-export const txs = pgTable('txs', {
-  hash: bytea('hash').primaryKey(),
-  size: integer('size').notNull(),
-  bytes: bytea('bytes').notNull(),
-  /** Insertion time into the tx cache; null when only EB closures hold the tx. */
-  cachedAt: bigint('cached_at', { mode: 'number' }),
-});
+export const txs = pgTable(
+  'txs',
+  {
+    hash: bytea('hash').primaryKey(),
+    size: integer('size').notNull(),
+    bytes: bytea('bytes').notNull(),
+    /** Insertion time into the tx cache; null when only EB closures hold the tx. */
+    cachedAt: bigint('cached_at', { mode: 'number' }),
+  },
+  (t) => [
+    index('txs_cached_idx')
+      .on(t.cachedAt)
+      .where(sql`${t.cachedAt} is not null`),
+  ],
+);
 
 /** Votes (PROTOCOL.md §6.2): one per (announcing RB hash, seat), raw bytes kept. */
 export const votes = pgTable(

@@ -109,9 +109,16 @@ export interface ClosureTx {
   readonly bytes: Uint8Array;
 }
 
-/** Serialises pruning against EB/closure writers (advisory lock key: ASCII "LeiosEbS"). */
-const LOCK_SHARED = 'select pg_advisory_xact_lock_shared(5504922046926922067)';
-const LOCK_EXCLUSIVE = 'select pg_advisory_xact_lock(5504922046926922067)';
+/**
+ * Serialises deleters of `txs` rows (pruning, tx cache release: exclusive) against writers that
+ * may mark a closure complete (shared), so a row cannot vanish under a completeness check that
+ * saw it. Advisory lock key: ASCII "LeiosEbS".
+ */
+export const EB_LOCK_SHARED = 'select pg_advisory_xact_lock_shared(5504922046926922067)';
+/** See {@link EB_LOCK_SHARED}. */
+export const EB_LOCK_EXCLUSIVE = 'select pg_advisory_xact_lock(5504922046926922067)';
+const LOCK_SHARED = EB_LOCK_SHARED;
+const LOCK_EXCLUSIVE = EB_LOCK_EXCLUSIVE;
 /** Below this many rows the SQL path beats COPY's fixed cost. */
 const COPY_THRESHOLD = 256;
 /** EBs deleted per prune call, so one call stays short. */
