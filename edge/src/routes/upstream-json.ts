@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { EdgeError, type EdgeProblem, problemFromJson } from '../errors/index';
+import { EdgeError, type EdgeProblem, type ProblemKind, problemFromJson } from '../errors/index';
 import type { UpstreamReply, Verdict } from '../upstream/index';
 
 /** A judged reply: the parsed success body, or the storage node's problem to pass on. */
@@ -24,14 +24,20 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * A judge for a forwarded POST: `success` status with a body `parse` accepts, or a problem.
+ * A judge for a forwarded POST: `success` status with a body `parse` accepts, or a problem of one
+ * of the `verdicts` kinds (the answers the route's storage-node handler can give about the
+ * request itself; anything else, e.g. a 404 from a node without the route, means "ask the next").
  *
  * @example
  * ```ts
- * upstream.request(req, judgeForwarded(202, parseTxAccepted));
+ * upstream.request(req, judgeForwarded(202, parseTxAccepted, ['tx-invalid', 'mempool-full']));
  * ```
  */
-export function judgeForwarded<T>(success: number, parse: (json: unknown) => T | undefined): (r: UpstreamReply) => Verdict<Forwarded<T>> {
+export function judgeForwarded<T>(
+  success: number,
+  parse: (json: unknown) => T | undefined,
+  verdicts: readonly ProblemKind[],
+): (r: UpstreamReply) => Verdict<Forwarded<T>> {
   return (r) => {
     const json = parseJson(r.body);
     if (r.status === success) {
@@ -39,9 +45,8 @@ export function judgeForwarded<T>(success: number, parse: (json: unknown) => T |
       return v === undefined ? { ok: false, detail: 'success body of the wrong shape' } : { ok: true, value: { ok: v } };
     }
     const problem = problemFromJson(r.status, json, r.headers.get('retry-after'));
-    // 5xx other than a stated mempool-full is the storage node's trouble: ask the next one.
-    if (problem === undefined || (r.status >= 500 && problem.kind !== 'mempool-full')) {
-      return { ok: false, detail: `status ${r.status}` };
+    if (problem === undefined || !verdicts.includes(problem.kind)) {
+      return { ok: false, detail: `status ${r.status}${problem === undefined ? '' : ` ${problem.kind}`}` };
     }
     return { ok: true, value: { problem } };
   };

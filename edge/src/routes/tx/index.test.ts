@@ -65,6 +65,16 @@ describe('POST /v1/tx', () => {
     expect(p.detail).toBe('fee 1 < 170000');
   });
 
+  it('asks the next storage node when one answers with a problem that is not about the tx (e.g. 404)', async () => {
+    const old = new FixtureNode(); // no /v1/tx route: the fixture answers 404 not-found
+    const node = new FixtureNode();
+    const { bytes: tx, txId, txHash } = signedTx();
+    await node.reply('/v1/tx', { method: 'POST', status: 202, type: 'application/json', body: JSON.stringify({ txId, txHash }) });
+    const res = await relay([old, node], '/v1/tx', post(tx));
+    expect(res.status).toBe(202);
+    expect((await old.seen('/v1/tx', 'POST')).hits).toBe(1);
+  });
+
   it('passes on 503 mempool-full with Retry-After', async () => {
     const node = new FixtureNode();
     const problem = { type: 'urn:leios:problem:mempool-full', title: 'Mempool full', status: 503, detail: 'full' };

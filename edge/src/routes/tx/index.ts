@@ -21,6 +21,9 @@ import { rateLimit } from '../../ratelimit/index';
 import { describeFailures } from '../../upstream/index';
 import { judgeForwarded, unwrapForwarded } from '../upstream-json';
 
+/** What a storage node may answer about a tx itself (passed on); anything else tries the next node. */
+const TX_VERDICTS = ['tx-invalid', 'mempool-full', 'malformed-cbor', 'too-large'] as const;
+
 /** The §12 202 body. */
 export interface TxAccepted {
   txId: string;
@@ -74,7 +77,7 @@ export const txRoutes = new Hono<AppEnv>()
         // The storage node must name the very tx we sent (§2.1 ids of the received bytes).
         if (o === undefined || o === null || o.txId !== txId || o.txHash !== txHash) return undefined;
         return { txId, txHash };
-      }),
+      }, TX_VERDICTS),
     );
     if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the tx: ${describeFailures(out.failures)}` });
     return c.json(unwrapForwarded(out.value), 202, { 'cache-control': 'no-store' });

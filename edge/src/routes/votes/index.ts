@@ -99,7 +99,7 @@ export const votesRoutes = new Hono<AppEnv>()
     const n = countVotes(bytes);
     const out = await d.upstream.request(
       { method: 'POST', path: '/v1/votes', body: bytes, contentType: 'application/cbor', maxBytes: LIMITS.maxJsonReply },
-      judgeForwarded(200, (json) => parseVotesResult(json, n)),
+      judgeForwarded(200, (json) => parseVotesResult(json, n), ['malformed-cbor', 'too-large']),
     );
     if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the votes: ${describeFailures(out.failures)}` });
     return c.json(unwrapForwarded(out.value), 200, { 'cache-control': 'no-store' });
