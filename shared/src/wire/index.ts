@@ -3,8 +3,10 @@
  * codecs with their declarative state tables and client / server drivers, and the session that
  * ties them to a socket with §13 egress scheduling.
  *
- * Mini-protocol modules are also importable one by one (`@leios/shared/wire/leios-fetch` is not a
- * package subpath, so import from here); names are prefixed per protocol to avoid clashes.
+ * Import from the subpath `@leios/shared/wire` (the root entry does not re-export this layer).
+ * Names carry their protocol (`LeiosFetchClient`, `encodeChainSync`, …) so nothing clashes with
+ * the root exports. Test helpers live in `./testing` (in-memory handshaken pairs, fuzz oracle)
+ * and `./testing-arb` (fast-check arbitraries; test code only).
  *
  * @module
  */

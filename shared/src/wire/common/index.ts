@@ -86,7 +86,7 @@ export const MAX_VOTES = 1_024;
 /** tx-submission ReplyTxs (§11). */
 export const MAX_REPLY_TXS_MESSAGE = 1_049_600;
 /** A vote is about 87 bytes (§6.2); raw votes above this cannot be valid. */
-export const MAX_VOTE_SIZE = 256;
+export const MAX_WIRE_VOTE_BYTES = 256;
 
 /**
  * Largest message allowed on one stream: `side` is the sender.

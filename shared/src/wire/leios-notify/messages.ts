@@ -20,7 +20,7 @@ import {
   type EbPoint,
   expectFields,
   MAX_HEADER_MESSAGE,
-  MAX_VOTE_SIZE,
+  MAX_WIRE_VOTE_BYTES,
   MAX_VOTES,
   MAX_VOTES_MESSAGE,
   Protocol,
@@ -102,7 +102,7 @@ export function decodeLeiosNotify(bytes: Uint8Array, limits: WireLimits): LeiosN
         const n = r.readArray('msg.votes', { max: MAX_VOTES });
         if (n === 0) r.fail('msg.votes', 'value', 'Votes carries at least one vote', at);
         const votes: RawItem[] = [];
-        for (let i = 0; i < n; i++) votes.push(readRawItem(r, `msg.votes[${i}]`, MAX_VOTE_SIZE));
+        for (let i = 0; i < n; i++) votes.push(readRawItem(r, `msg.votes[${i}]`, MAX_WIRE_VOTE_BYTES));
         return { type: 'Votes', votes };
       }
       case 5:
