@@ -5,8 +5,8 @@
  *
  * Import from the subpath `@leios/shared/wire` (the root entry does not re-export this layer).
  * Names carry their protocol (`LeiosFetchClient`, `encodeChainSync`, …) so nothing clashes with
- * the root exports. Test helpers live in `./testing` (in-memory handshaken pairs, fuzz oracle)
- * and `./testing-arb` (fast-check arbitraries; test code only).
+ * the root exports. Test helpers live in `@leios/shared/wire/testing` (in-memory handshaken pairs, fuzz oracle)
+ * and `./testing/arb` (fast-check arbitraries; test code only).
  *
  * @module
  */

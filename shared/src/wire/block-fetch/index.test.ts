@@ -6,8 +6,8 @@ import { ProtocolViolation } from '../../errors/index';
 import type { Hash32, Slot } from '../../types/index';
 import { DEFAULT_LIMITS, type Point, raw } from '../common/index';
 import { encodeSegment, splitMessage } from '../mux/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
-import { point, rawItem } from '../testing-arb';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
+import { point, rawItem } from '../testing/arb/index';
 import { BlockFetchClient, type BlockFetchMessage, BlockFetchServer, decodeBlockFetch, encodeBlockFetch } from './index';
 
 const decode = (b: Uint8Array) => decodeBlockFetch(b, DEFAULT_LIMITS);

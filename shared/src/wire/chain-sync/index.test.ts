@@ -5,8 +5,8 @@ import { CborWriter, encodeValue } from '../../cbor/index';
 import { ProtocolViolation } from '../../errors/index';
 import type { BlockNo, Hash32, Slot } from '../../types/index';
 import { DEFAULT_LIMITS, type Point, raw, type Tip } from '../common/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
-import { point, rawItem, tip } from '../testing-arb';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
+import { point, rawItem, tip } from '../testing/arb/index';
 import {
   type ChainSyncMessage,
   ChainSyncClient,

@@ -7,7 +7,7 @@ import { encodeHandshake, HandshakeClient, HandshakeServer } from '../handshake/
 import { encodeKeepAlive, KeepAliveClient, KeepAliveServer } from '../keep-alive/index';
 import { encodeLeiosNotify, LeiosNotifyClient, LeiosNotifyServer, type ServerNotification } from '../leios-notify/index';
 import { decodeSegments, encodeSegment, MAX_WS_MESSAGE, packSegments, splitMessage } from '../mux/index';
-import { handshakenPair, sendRaw, settle, TEST_NETWORK } from '../testing';
+import { handshakenPair, sendRaw, settle, TEST_NETWORK } from '../testing/index';
 import { Connection, connectionPair, type Transport } from './index';
 
 function rawSegment(word: number, len: number): Uint8Array {

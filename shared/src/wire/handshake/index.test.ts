@@ -4,8 +4,8 @@ import { toHex } from '../../bytes/index';
 import type { Hash32 } from '../../types/index';
 import { ManualClock } from '../common/index';
 import { connectionPair } from '../connection/index';
-import { decodesOrViolates, mutate, sendRaw, settle, TEST_NETWORK } from '../testing';
-import { hash32 } from '../testing-arb';
+import { decodesOrViolates, mutate, sendRaw, settle, TEST_NETWORK } from '../testing/index';
+import { hash32 } from '../testing/arb/index';
 import {
   clientAuth,
   decodeHandshake,

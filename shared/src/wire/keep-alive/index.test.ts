@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../bytes/index';
 import { ProtocolViolation } from '../../errors/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
 import { decodeKeepAlive, encodeKeepAlive, KeepAliveClient, type KeepAliveMessage, KeepAliveServer } from './index';
 
 const message: fc.Arbitrary<KeepAliveMessage> = fc.oneof(

@@ -6,8 +6,8 @@ import { blake2b256 } from '../../crypto/blake2b';
 import { DecodeError, ProtocolViolation } from '../../errors/index';
 import type { Hash32, Slot } from '../../types/index';
 import { DEFAULT_LIMITS, type EbPoint, raw } from '../common/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
-import { ebPoint, rawItem } from '../testing-arb';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
+import { ebPoint, rawItem } from '../testing/arb/index';
 import {
   bitmapCount,
   bitmapFromIndices,

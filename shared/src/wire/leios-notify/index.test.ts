@@ -6,8 +6,8 @@ import { ProtocolViolation } from '../../errors/index';
 import { PRAOS, VOTES } from '../../sched/index';
 import type { Hash32, Slot } from '../../types/index';
 import { DEFAULT_LIMITS, type EbPoint, raw } from '../common/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
-import { ebPoint, rawItem } from '../testing-arb';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
+import { ebPoint, rawItem } from '../testing/arb/index';
 import {
   decodeLeiosNotify,
   encodeLeiosNotify,

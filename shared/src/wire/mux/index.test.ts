@@ -5,7 +5,7 @@ import { encodeValue } from '../../cbor/index';
 import { ProtocolViolation } from '../../errors/index';
 import { DEFAULT_LIMITS, maxMessageSize, Protocol, type ProtocolNumber } from '../common/index';
 import { bitmapFromIndices } from '../leios-fetch/bitmap';
-import { cborValue } from '../testing-arb';
+import { cborValue } from '../testing/arb/index';
 import {
   decodeSegments,
   encodeSegment,

@@ -6,8 +6,8 @@ import { blake2b256 } from '../../crypto/blake2b';
 import { ProtocolViolation } from '../../errors/index';
 import type { Hash32 } from '../../types/index';
 import { DEFAULT_LIMITS, raw } from '../common/index';
-import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing';
-import { hash32, rawItem } from '../testing-arb';
+import { decodesOrViolates, handshakenPair, mutate, sendRaw, settle } from '../testing/index';
+import { hash32, rawItem } from '../testing/arb/index';
 import {
   decodeTxSubmission,
   encodeTxSubmission,

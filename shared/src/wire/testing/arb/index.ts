@@ -5,9 +5,9 @@
  * @module
  */
 import fc from 'fast-check';
-import { CborMap, type CborValue, encodeValue } from '../cbor/index';
-import type { BlockNo, Hash32, Slot } from '../types/index';
-import { type EbPoint, type Point, type RawItem, raw, type Tip } from './common/index';
+import { CborMap, type CborValue, encodeValue } from '../../../cbor/index';
+import type { BlockNo, Hash32, Slot } from '../../../types/index';
+import { type EbPoint, type Point, type RawItem, raw, type Tip } from '../../common/index';
 
 export const hash32: fc.Arbitrary<Hash32> = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => b as Hash32);
 export const slot: fc.Arbitrary<Slot> = fc.nat({ max: 2 ** 40 }).map((s) => s as Slot);

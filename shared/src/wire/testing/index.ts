@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { ProtocolViolation } from '../errors/index';
-import type { Hash32 } from '../types/index';
-import { ManualClock, type ProtocolNumber } from './common/index';
-import { type Connection, connectionPair, type MemoryTransport } from './connection/index';
-import { HandshakeClient, HandshakeServer, type LocalVersionData } from './handshake/index';
-import { type Mode, packSegments, splitMessage } from './mux/index';
+import { ProtocolViolation } from '../../errors/index';
+import type { Hash32 } from '../../types/index';
+import { ManualClock, type ProtocolNumber } from '../common/index';
+import { type Connection, connectionPair, type MemoryTransport } from '../connection/index';
+import { HandshakeClient, HandshakeServer, type LocalVersionData } from '../handshake/index';
+import { type Mode, packSegments, splitMessage } from '../mux/index';
 
 /** The devnet identity used by tests. */
 export const TEST_NETWORK: LocalVersionData = {
