@@ -120,6 +120,8 @@ export interface LeiosNodeOptions {
   readonly pools?: readonly PoolKeys[];
   /** Mempool capacity in bytes (default `2·(S_RB + S_EB_tx)`). */
   readonly mempoolCapacityBytes?: number;
+  /** Produce blocks for the pools (default true; false: vote only). */
+  readonly produce?: boolean;
   /** Max time spent filling an EB, in ms from the slot start (default half a slot). */
   readonly ebBudgetMs?: number;
   /** Trace sink (§14.1). */
@@ -916,7 +918,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   private async onSlot(slot: Slot): Promise<void> {
     if (this.stopped) return;
     this.trace('Slot', { node: this.name, slot });
-    for (const p of this.pools) await this.tryProduce(slot, p);
+    if (this.opts.produce !== false) for (const p of this.pools) await this.tryProduce(slot, p);
     await this.tryVoteAll();
   }
 
