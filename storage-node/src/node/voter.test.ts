@@ -77,7 +77,8 @@ describe('voter (§6.4)', () => {
   });
 
   it('votes exactly once, at T(s + 3·L_hdr), when every rule holds', async () => {
-    const s = (open = await setup('v-ok'));
+    const s = await setup('v-ok');
+    open = s;
     const b = announcing(s, 5, [s.net.wallets.pay(), s.net.wallets.pay()]);
     await at(s, b.slot, 10);
     await deliver(s, b);
@@ -92,7 +93,8 @@ describe('voter (§6.4)', () => {
   });
 
   it('does not vote on a header received after T(s + L_hdr)', async () => {
-    const s = (open = await setup('v-late'));
+    const s = await setup('v-late');
+    open = s;
     const b = announcing(s, 5, [s.net.wallets.pay()]);
     await at(s, b.slot + 1, 1); // just after T(s + 1)
     await deliver(s, b);
@@ -101,7 +103,8 @@ describe('voter (§6.4)', () => {
   });
 
   it('does not vote after seeing an equivocating header by T(s + 3·L_hdr)', async () => {
-    const s = (open = await setup('v-equiv'));
+    const s = await setup('v-equiv');
+    open = s;
     const b = announcing(s, 5, [s.net.wallets.pay()]);
     const equivocations: unknown[] = [];
     s.node.on('equivocation', (x, y) => equivocations.push([x, y]));
@@ -118,7 +121,8 @@ describe('voter (§6.4)', () => {
   });
 
   it('does not vote for an EB whose txs do not apply on the state after the RB', async () => {
-    const s = (open = await setup('v-badtx'));
+    const s = await setup('v-badtx');
+    open = s;
     const w = s.net.wallets.wallets[0]!;
     const ghost = buildPayment({
       inputs: [{ txId: new Uint8Array(32).fill(5) as never, index: 0, amount: 50_000_000n }],
@@ -137,7 +141,8 @@ describe('voter (§6.4)', () => {
   });
 
   it('does not vote when the announcing RB is not the tip', async () => {
-    const s = (open = await setup('v-nottip'));
+    const s = await setup('v-nottip');
+    open = s;
     const txs = [s.net.wallets.pay()];
     // an announcing slot s of pool 0 such that some pool also leads s+1 or s+2
     let b = announcing(s, 5, txs);
