@@ -34,7 +34,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Nesting bound for generic skipping: no Leios structure is deeper than this. */
 export const MAX_DEPTH = 32;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 const utf8enc = new TextEncoder();
 
 interface Head {
