@@ -1,0 +1,696 @@
+/**
+ * The fetch decision loop of a storage node: which EB bodies and closure txs to request, from
+ * which peer, and when (PROTOCOL.md §10.2, §13.1 rule 4, §13.3).
+ *
+ * Primer: every peer session tells the {@link FetchManager} what its peer offered (LeiosNotify
+ * BlockOffer / BlockTxsOffer) and which RBs it served; the node tells it what it wants (an
+ * announced EB body, a certified EB's closure). The manager keeps one *item* per EB and, on every
+ * change, walks the items in §13.1 order — P0 (closure of a certified EB) before P1 (fresh:
+ * `currentSlot − ebSlot ≤ 3·L_hdr + L_vote + L_diff`, freshest first) before P2 (stale, freshest
+ * first, fetched in the background) — and issues requests while the bounds allow:
+ *
+ * - an EB body or a tx is requested from at most 2 peers at once (the second only after the first
+ *   has been outstanding for `hedgeAfterMs`), and never twice from one peer (§13.3);
+ * - a peer holds at most 2 work-in-progress EBs (requests for at most 2 distinct EBs, §13.3);
+ * - per peer at most 1 P2 request, of at most 1 MiB of stated tx bytes; at most 8 MiB of P2 data
+ *   in flight overall; P0 fetches go to a peer with no P2 request outstanding when one exists
+ *   (§13.1 rule 4);
+ * - a peer is asked for an EB only after it offered it, and for txs only after it offered them,
+ *   unless the EB is certified by a CertRB that peer served (§10.2);
+ * - missing txs are asked for by bitmap only after the node filled what it already holds (its tx
+ *   cache and mempool): {@link FetchTarget.missingTxs} returns only what is still missing;
+ * - among eligible peers the fastest wins: the observed request latency (EWMA), else the
+ *   keep-alive RTT, scaled by the peer's outstanding requests.
+ *
+ * Everything is bounded: items (default 4,096; unannounced offers expire), the RB→peer map, the
+ * per-peer requests (≤ 8 of the 16 LeiosFetch may pipeline), and every wait has the §11 timeout
+ * of the LeiosFetch driver (10 s block, 30 s of inactivity for txs) behind it.
+ *
+ * @module
+ */
+import { toHex } from '@leios/shared/bytes';
+import { comparePriority, type Priority } from '@leios/shared/sched';
+import type { Hash32 } from '@leios/shared/types';
+import {
+  bitmapFromIndices,
+  type Clock,
+  type EbPoint,
+  type LeiosFetchClient,
+  systemClock,
+  type TxBitmap,
+  type TxRef,
+} from '@leios/shared/wire';
+
+/** One peer as the fetch manager uses it (a LeiosFetch client over one connection). */
+export interface FetchPeer {
+  /** Unique per connection (a reconnect is a new peer). */
+  readonly id: string;
+  /** Last keep-alive round-trip time, if measured. */
+  rttMs(): number | undefined;
+  /** Whether the LeiosFetch pipeline has room. */
+  canRequest(): boolean;
+  /** EB bytes, checked `H256 = eb_hash` by the driver. */
+  requestBlock(point: EbPoint, priority: Priority): Promise<Uint8Array>;
+  /** Selected txs in index order, checked against `refs` by the driver. */
+  requestTxs(point: EbPoint, bitmap: TxBitmap, refs: readonly TxRef[], priority: Priority): Promise<readonly Uint8Array[]>;
+}
+
+/** What the node says about one EB. */
+export interface EbStatus {
+  readonly slot: number;
+  readonly size: number;
+  readonly held: boolean;
+  readonly complete: boolean;
+  readonly invalid?: string;
+}
+
+/** The node side of the fetch manager. */
+export interface FetchTarget {
+  /** The node's view of an EB; undefined when no known header announces it. */
+  ebStatus(hash: Hash32): EbStatus | undefined;
+  /**
+   * Closure entries still missing after the node filled what it holds (tx cache, mempool),
+   * ascending index.
+   */
+  missingTxs(hash: Hash32): Promise<ReadonlyArray<{ readonly index: number; readonly ref: TxRef }>>;
+  deliverEb(hash: Hash32, bytes: Uint8Array): Promise<void>;
+  deliverTxs(hash: Hash32, txs: readonly Uint8Array[]): Promise<void>;
+  /** §13.1 class of items about the EB announced at `slot`. */
+  priority(slot: number, certified: boolean): Priority;
+}
+
+/** Bounds of a {@link FetchManager}; defaults follow §13.1 / §13.3 / §11. */
+export interface FetchLimits {
+  /** Distinct EBs with requests outstanding at one peer. Default 2 (§13.3). */
+  maxWipEbsPerPeer: number;
+  /** Requests outstanding at one peer. Default 8 (LeiosFetch pipelines 16). */
+  maxRequestsPerPeer: number;
+  /** P2 requests outstanding at one peer. Default 1 (§13.1 rule 4). */
+  maxP2RequestsPerPeer: number;
+  /** Stated tx bytes of one P2 request. Default 1 MiB (§13.1 rule 4). */
+  maxP2RequestTxBytes: number;
+  /** P2 bytes in flight over all peers. Default 8 MiB (§13.1 rule 4). */
+  maxP2InFlightBytes: number;
+  /** Peers one EB body or tx is requested from at once. Default 2 (§13.3). */
+  maxPeersPerItem: number;
+  /** Outstanding time after which a second peer is asked too. Default 1,000 ms. */
+  hedgeAfterMs: number;
+  /** Stated tx bytes of one request. Default MAX_REPLY_BYTES = 4 MiB (§10.3). */
+  maxRequestTxBytes: number;
+  /** Txs of one request. Default MAX_REPLY_TXS = 4,096 (§10.3). */
+  maxRequestTxs: number;
+  /** EB items tracked. Default 4,096. */
+  maxItems: number;
+  /** An offer for an EB the node does not know is forgotten after this long. Default 60 s. */
+  unannouncedTtlMs: number;
+}
+
+/** §13.1 / §13.3 defaults. */
+export const DEFAULT_FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({
+  maxWipEbsPerPeer: 2,
+  maxRequestsPerPeer: 8,
+  maxP2RequestsPerPeer: 1,
+  maxP2RequestTxBytes: 1 << 20,
+  maxP2InFlightBytes: 8 << 20,
+  maxPeersPerItem: 2,
+  hedgeAfterMs: 1_000,
+  maxRequestTxBytes: 4_194_304,
+  maxRequestTxs: 4_096,
+  maxItems: 4_096,
+  unannouncedTtlMs: 60_000,
+});
+
+/** Latency assumed for a peer with no measurement yet. */
+const DEFAULT_LATENCY_MS = 100;
+/** RBs remembered with the peers that served them (for certified closures, §10.2). */
+const MAX_RB_SERVERS = 1_024;
+/** Attempts to load an EB's missing list before giving up on the item. */
+const MAX_LOAD_FAILURES = 3;
+
+interface TxWant {
+  readonly key: string;
+  readonly ref: TxRef;
+  readonly asked: Set<string>;
+  /** peer id → request start time */
+  readonly inflight: Map<string, number>;
+  /** Items (and indices) that miss this tx. */
+  readonly holders: Array<{ item: Item; index: number }>;
+  delivered: boolean;
+}
+
+interface Item {
+  readonly hash: Hash32;
+  readonly key: string;
+  slot: number;
+  size: number;
+  certified: boolean;
+  certRb: string | undefined;
+  readonly createdAt: number;
+  readonly bodyOffers: Set<string>;
+  readonly txsOffers: Set<string>;
+  readonly bodyAsked: Set<string>;
+  readonly bodyInflight: Map<string, number>;
+  /** Peers with a txs request for this EB outstanding (one per peer). */
+  readonly txsInflight: Set<string>;
+  /** index → want; undefined until loaded from the node. */
+  missing: Map<number, TxWant> | undefined;
+  loading: boolean;
+  loadFailures: number;
+  emptyReloads: number;
+  done: boolean;
+}
+
+interface PeerState {
+  readonly peer: FetchPeer;
+  requests: number;
+  p2Requests: number;
+  /** item key → outstanding requests for it. */
+  readonly wip: Map<string, number>;
+  latencyMs: number | undefined;
+}
+
+/** A snapshot for metrics and tests. */
+export interface FetchStats {
+  readonly items: number;
+  /** Items of class P2 not yet complete (`leios_burst_active` when above BURST_THRESHOLD). */
+  readonly staleItems: number;
+  readonly requestsInFlight: number;
+  readonly p2BytesInFlight: number;
+  readonly peers: number;
+}
+
+/** Options of a {@link FetchManager}. */
+export interface FetchManagerOptions {
+  target: FetchTarget;
+  limits?: Partial<FetchLimits>;
+  clock?: Clock;
+  /** A problem worth an operator's attention (a rejected delivery, a failed load). */
+  onWarning?: (w: { what: string; detail: string; peer?: string }) => void;
+}
+
+/**
+ * Decides and issues EB body and closure tx requests across all peer sessions.
+ *
+ * @example
+ * ```ts
+ * const fm = new FetchManager({ target: nodeFetchTarget(node) });
+ * fm.addPeer(peer);
+ * fm.offerBlock(peer.id, point, ebSize);   // LeiosNotify BlockOffer
+ * fm.offerTxs(peer.id, point);             // LeiosNotify BlockTxsOffer
+ * node.on('need-closure', (n) => fm.want(n.ebHash, n.slot, { certified: true, certRb: n.certRb }));
+ * ```
+ */
+export class FetchManager {
+  readonly limits: Readonly<FetchLimits>;
+  private readonly target: FetchTarget;
+  private readonly clock: Clock;
+  private readonly opts: FetchManagerOptions;
+  private readonly items = new Map<string, Item>();
+  private readonly txWants = new Map<string, TxWant>();
+  private readonly peers = new Map<string, PeerState>();
+  private readonly rbServers = new Map<string, Set<string>>();
+  private p2Bytes = 0;
+  private requests = 0;
+  private pumpQueued = false;
+  private hedgeTimer: unknown;
+  private hedgeAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(opts: FetchManagerOptions) {
+    this.opts = opts;
+    this.target = opts.target;
+    this.clock = opts.clock ?? systemClock;
+    this.limits = Object.freeze({ ...DEFAULT_FETCH_LIMITS, ...opts.limits });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Inputs
+
+  /** A peer (connection) can now be asked. */
+  addPeer(peer: FetchPeer): void {
+    if (this.closed) return;
+    this.peers.set(peer.id, { peer, requests: 0, p2Requests: 0, wip: new Map(), latencyMs: undefined });
+    this.pumpSoon();
+  }
+
+  /** A peer's connection ended: forget its offers (its outstanding requests fail on their own). */
+  removePeer(id: string): void {
+    if (!this.peers.delete(id)) return;
+    for (const it of this.items.values()) {
+      it.bodyOffers.delete(id);
+      it.txsOffers.delete(id);
+    }
+    for (const s of this.rbServers.values()) s.delete(id);
+    this.pumpSoon();
+  }
+
+  /** LeiosNotify BlockOffer from `peerId`. */
+  offerBlock(peerId: string, point: EbPoint, ebSize: number): void {
+    const it = this.ensure(point.hash, point.slot, ebSize);
+    if (!it) return;
+    it.bodyOffers.add(peerId);
+    this.pumpSoon();
+  }
+
+  /** LeiosNotify BlockTxsOffer from `peerId`. */
+  offerTxs(peerId: string, point: EbPoint): void {
+    const it = this.ensure(point.hash, point.slot, 0);
+    if (!it) return;
+    it.txsOffers.add(peerId);
+    this.pumpSoon();
+  }
+
+  /**
+   * The node wants an EB (announced by a header: `need-eb`; certified by a CertRB waiting for its
+   * closure: `need-closure`, fetched at Praos priority from any peer that offered it or served
+   * the CertRB).
+   */
+  want(hash: Hash32, slot: number, opts: { size?: number; certified?: boolean; certRb?: Hash32 } = {}): void {
+    const it = this.ensure(hash, slot, opts.size ?? 0);
+    if (!it) return;
+    if (opts.certified) {
+      it.certified = true;
+      if (opts.certRb) it.certRb = toHex(opts.certRb);
+    }
+    this.pumpSoon();
+  }
+
+  /** `peerId` served the block (header via chain-sync or body via block-fetch) `rbHash`. */
+  noteRbFrom(peerId: string, rbHash: Hash32): void {
+    const k = toHex(rbHash);
+    let s = this.rbServers.get(k);
+    if (!s) {
+      if (this.rbServers.size >= MAX_RB_SERVERS) this.rbServers.delete(this.rbServers.keys().next().value as string);
+      s = new Set();
+      this.rbServers.set(k, s);
+    }
+    s.add(peerId);
+  }
+
+  /** Re-run the decision loop soon (node state changed). */
+  pumpSoon(): void {
+    if (this.pumpQueued || this.closed) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Stop issuing requests. */
+  close(): void {
+    this.closed = true;
+    if (this.hedgeTimer !== undefined) this.clock.clearTimer(this.hedgeTimer);
+    this.hedgeTimer = undefined;
+    this.items.clear();
+    this.txWants.clear();
+    this.peers.clear();
+  }
+
+  /** Counters for metrics and tests. */
+  stats(): FetchStats {
+    let stale = 0;
+    for (const it of this.items.values()) if (this.target.priority(it.slot, it.certified).cls === 2) stale++;
+    return { items: this.items.size, staleItems: stale, requestsInFlight: this.requests, p2BytesInFlight: this.p2Bytes, peers: this.peers.size };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Items
+
+  private ensure(hash: Hash32, slot: number, size: number): Item | undefined {
+    if (this.closed) return undefined;
+    const key = toHex(hash);
+    const existing = this.items.get(key);
+    if (existing) {
+      if (size > 0 && existing.size === 0) existing.size = size;
+      return existing;
+    }
+    const st = this.target.ebStatus(hash);
+    if (st?.complete || st?.invalid) return undefined;
+    if (this.items.size >= this.limits.maxItems && !this.evictOne()) {
+      this.opts.onWarning?.({ what: 'fetch-items-full', detail: `dropping an offer for EB ${key}: ${this.items.size} items tracked` });
+      return undefined;
+    }
+    const it: Item = {
+      hash,
+      key,
+      slot,
+      size,
+      certified: false,
+      certRb: undefined,
+      createdAt: this.clock.now(),
+      bodyOffers: new Set(),
+      txsOffers: new Set(),
+      bodyAsked: new Set(),
+      bodyInflight: new Map(),
+      txsInflight: new Set(),
+      missing: undefined,
+      loading: false,
+      loadFailures: 0,
+      emptyReloads: 0,
+      done: false,
+    };
+    this.items.set(key, it);
+    return it;
+  }
+
+  /**
+   * Make room by forgetting the oldest idle offer for an EB the node does not know. Known EBs are
+   * never evicted (§13.3: never drop an EB whose header is valid and younger than the immutable
+   * tip); with 4,096 items that bound is far above a 12 h burst (§13.2: ≈ 720 EBs).
+   */
+  private evictOne(): boolean {
+    let victim: Item | undefined;
+    for (const it of this.items.values()) {
+      if (it.bodyInflight.size > 0 || it.txsInflight.size > 0 || it.certified) continue;
+      if (this.target.ebStatus(it.hash) !== undefined) continue;
+      if (!victim || it.slot < victim.slot) victim = it;
+    }
+    if (!victim) return false;
+    this.drop(victim);
+    return true;
+  }
+
+  private drop(it: Item): void {
+    it.done = true;
+    this.items.delete(it.key);
+    if (!it.missing) return;
+    for (const tw of it.missing.values()) {
+      const i = tw.holders.findIndex((h) => h.item === it);
+      if (i >= 0) tw.holders.splice(i, 1);
+      if (tw.holders.length === 0) this.txWants.delete(tw.key);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The decision loop
+
+  /** One pass over the items in §13.1 order, issuing every request the bounds allow. */
+  pump(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    const work: Array<{ it: Item; st: EbStatus; prio: Priority }> = [];
+    for (const it of [...this.items.values()]) {
+      const st = this.target.ebStatus(it.hash);
+      if (!st) {
+        if (now - it.createdAt > this.limits.unannouncedTtlMs && it.bodyInflight.size === 0) this.drop(it);
+        continue;
+      }
+      if (st.invalid || st.complete) {
+        this.drop(it);
+        continue;
+      }
+      it.slot = st.slot;
+      it.size = st.size;
+      work.push({ it, st, prio: this.target.priority(st.slot, it.certified) });
+    }
+    // §13.1 rule 2 (freshest first within a class), also for P0 where comparePriority ties.
+    work.sort((a, b) => comparePriority(a.prio, b.prio) || b.it.slot - a.it.slot);
+    let hedge = Number.POSITIVE_INFINITY;
+    for (const { it, st, prio } of work) {
+      if (!st.held) hedge = Math.min(hedge, this.scheduleBody(it, prio, now));
+      else if (it.missing === undefined) this.load(it);
+      else if (it.missing.size === 0) {
+        // Everything requested was delivered but the node does not report the closure complete
+        // yet (another EB's txs may have completed it): look again once nothing is in flight.
+        if (it.txsInflight.size === 0 && !it.loading) {
+          if (++it.emptyReloads > MAX_LOAD_FAILURES) this.drop(it);
+          else it.missing = undefined;
+        }
+      } else hedge = Math.min(hedge, this.scheduleTxs(it, prio, now));
+    }
+    this.armHedge(hedge);
+  }
+
+  private armHedge(at: number): void {
+    if (at === Number.POSITIVE_INFINITY || at >= this.hedgeAt) return;
+    if (this.hedgeTimer !== undefined) this.clock.clearTimer(this.hedgeTimer);
+    this.hedgeAt = at;
+    this.hedgeTimer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => {
+      this.hedgeTimer = undefined;
+      this.hedgeAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    });
+  }
+
+  private latency(ps: PeerState): number {
+    return ps.latencyMs ?? ps.peer.rttMs() ?? DEFAULT_LATENCY_MS;
+  }
+
+  /** Eligible peers, best first. */
+  private rank(ids: Iterable<string>, prio: Priority): PeerState[] {
+    const out: PeerState[] = [];
+    for (const id of ids) {
+      const ps = this.peers.get(id);
+      if (ps) out.push(ps);
+    }
+    return out.sort((a, b) => {
+      // §13.1 rule 4: P0 fetches to a peer with no P2 request outstanding when possible.
+      if (prio.cls === 0) {
+        const d = (a.p2Requests > 0 ? 1 : 0) - (b.p2Requests > 0 ? 1 : 0);
+        if (d !== 0) return d;
+      }
+      return this.latency(a) * (1 + a.requests) - this.latency(b) * (1 + b.requests);
+    });
+  }
+
+  private canUse(ps: PeerState, it: Item, prio: Priority, bytes: number): boolean {
+    if (!ps.peer.canRequest() || ps.requests >= this.limits.maxRequestsPerPeer) return false;
+    if (!ps.wip.has(it.key) && ps.wip.size >= this.limits.maxWipEbsPerPeer) return false;
+    if (prio.cls === 2) {
+      if (ps.p2Requests >= this.limits.maxP2RequestsPerPeer) return false;
+      if (this.p2Bytes + bytes > this.limits.maxP2InFlightBytes) return false;
+    }
+    return true;
+  }
+
+  private sources(it: Item, offers: Set<string>): Set<string> {
+    if (!it.certified || !it.certRb) return offers;
+    // §10.2: a certified EB may be asked of the peers that served its CertRB.
+    const served = this.rbServers.get(it.certRb);
+    return served ? new Set([...offers, ...served]) : offers;
+  }
+
+  /** Returns when a hedge becomes due (or +∞). */
+  private scheduleBody(it: Item, prio: Priority, now: number): number {
+    if (it.bodyInflight.size >= this.limits.maxPeersPerItem) return Number.POSITIVE_INFINITY;
+    if (it.bodyInflight.size > 0) {
+      const first = Math.min(...it.bodyInflight.values());
+      if (now - first < this.limits.hedgeAfterMs) return first + this.limits.hedgeAfterMs;
+    }
+    const candidates = [...this.sources(it, it.bodyOffers)].filter((id) => !it.bodyAsked.has(id));
+    for (const ps of this.rank(candidates, prio)) {
+      if (!this.canUse(ps, it, prio, it.size)) continue;
+      this.issueBody(ps, it, prio, now);
+      // look again when a second peer may be asked
+      return it.bodyInflight.size < this.limits.maxPeersPerItem ? now + this.limits.hedgeAfterMs : Number.POSITIVE_INFINITY;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  private scheduleTxs(it: Item, prio: Priority, now: number): number {
+    const missing = it.missing;
+    if (!missing) return Number.POSITIVE_INFINITY;
+    let hedge = Number.POSITIVE_INFINITY;
+    const candidates = [...this.sources(it, it.txsOffers)].filter((id) => !it.txsInflight.has(id));
+    for (const ps of this.rank(candidates, prio)) {
+      if (!this.canUse(ps, it, prio, 1)) continue;
+      const cap =
+        prio.cls === 2
+          ? Math.min(this.limits.maxP2RequestTxBytes, this.limits.maxP2InFlightBytes - this.p2Bytes)
+          : this.limits.maxRequestTxBytes;
+      const sel: number[] = [];
+      let bytes = 0;
+      for (const [index, tw] of missing) {
+        if (tw.delivered || tw.inflight.size >= this.limits.maxPeersPerItem || tw.asked.has(ps.peer.id)) continue;
+        if (tw.inflight.size > 0) {
+          const first = Math.min(...tw.inflight.values());
+          if (now - first < this.limits.hedgeAfterMs) {
+            hedge = Math.min(hedge, first + this.limits.hedgeAfterMs);
+            continue;
+          }
+        }
+        if (bytes + tw.ref.size > cap || sel.length >= this.limits.maxRequestTxs) break;
+        sel.push(index);
+        bytes += tw.ref.size;
+      }
+      if (sel.length > 0) {
+        this.issueTxs(ps, it, sel, bytes, prio, now);
+        hedge = Math.min(hedge, now + this.limits.hedgeAfterMs);
+      }
+    }
+    return hedge;
+  }
+
+  private acquire(ps: PeerState, it: Item, prio: Priority, bytes: number): () => void {
+    ps.requests++;
+    this.requests++;
+    ps.wip.set(it.key, (ps.wip.get(it.key) ?? 0) + 1);
+    const p2 = prio.cls === 2;
+    if (p2) {
+      ps.p2Requests++;
+      this.p2Bytes += bytes;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      ps.requests--;
+      this.requests--;
+      const n = (ps.wip.get(it.key) ?? 1) - 1;
+      if (n <= 0) ps.wip.delete(it.key);
+      else ps.wip.set(it.key, n);
+      if (p2) {
+        ps.p2Requests--;
+        this.p2Bytes -= bytes;
+      }
+    };
+  }
+
+  private observe(ps: PeerState, startedAt: number): void {
+    const ms = this.clock.now() - startedAt;
+    ps.latencyMs = ps.latencyMs === undefined ? ms : 0.7 * ps.latencyMs + 0.3 * ms;
+  }
+
+  private issueBody(ps: PeerState, it: Item, prio: Priority, now: number): void {
+    const id = ps.peer.id;
+    it.bodyAsked.add(id);
+    it.bodyInflight.set(id, now);
+    const release = this.acquire(ps, it, prio, it.size);
+    ps.peer
+      .requestBlock({ slot: it.slot as EbPoint['slot'], hash: it.hash }, prio)
+      .then(
+        async (bytes) => {
+          this.observe(ps, now);
+          // a hedged twin may have delivered it already
+          if (it.done || this.target.ebStatus(it.hash)?.held) return;
+          await this.deliver(id, `EB ${it.key}`, () => this.target.deliverEb(it.hash, bytes));
+        },
+        () => {
+          // The connection closed (timeouts and bad replies close it too); another peer takes over.
+        },
+      )
+      .finally(() => {
+        it.bodyInflight.delete(id);
+        release();
+        this.pumpSoon();
+      });
+  }
+
+  private issueTxs(ps: PeerState, it: Item, indices: number[], bytes: number, prio: Priority, now: number): void {
+    const id = ps.peer.id;
+    const missing = it.missing!;
+    const wants = indices.map((i) => missing.get(i)!);
+    for (const tw of wants) {
+      tw.asked.add(id);
+      tw.inflight.set(id, now);
+    }
+    it.txsInflight.add(id);
+    const release = this.acquire(ps, it, prio, bytes);
+    ps.peer
+      .requestTxs(
+        { slot: it.slot as EbPoint['slot'], hash: it.hash },
+        bitmapFromIndices(indices),
+        wants.map((w) => w.ref),
+        prio,
+      )
+      .then(
+        async (txs) => {
+          this.observe(ps, now);
+          // a hedged twin may have delivered some of them already
+          const fresh: Uint8Array[] = [];
+          const got: TxWant[] = [];
+          wants.forEach((tw, k) => {
+            if (!tw.delivered && txs[k]) {
+              fresh.push(txs[k]);
+              got.push(tw);
+            }
+          });
+          if (fresh.length === 0 || it.done) return;
+          const ok = await this.deliver(id, `${fresh.length} txs of EB ${it.key}`, () => this.target.deliverTxs(it.hash, fresh));
+          if (ok) for (const tw of got) this.delivered(tw);
+        },
+        () => {
+          // connection closed: the txs stay missing and are asked of another peer
+        },
+      )
+      .finally(() => {
+        for (const tw of wants) tw.inflight.delete(id);
+        it.txsInflight.delete(id);
+        release();
+        this.pumpSoon();
+      });
+  }
+
+  private delivered(tw: TxWant): void {
+    tw.delivered = true;
+    for (const h of tw.holders) h.item.missing?.delete(h.index);
+    tw.holders.length = 0;
+    this.txWants.delete(tw.key);
+  }
+
+  private async deliver(peer: string, what: string, fn: () => Promise<void>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      this.opts.onWarning?.({ what: 'fetch-delivery-rejected', detail: `${what}: ${e instanceof Error ? e.message : String(e)}`, peer });
+      return false;
+    }
+  }
+
+  private load(it: Item): void {
+    if (it.loading) return;
+    it.loading = true;
+    this.target
+      .missingTxs(it.hash)
+      .then(
+        (list) => {
+          if (it.done) return;
+          const m = new Map<number, TxWant>();
+          for (const { index, ref } of list) {
+            const key = toHex(ref.hash);
+            let tw = this.txWants.get(key);
+            if (!tw) {
+              tw = { key, ref, asked: new Set(), inflight: new Map(), holders: [], delivered: false };
+              this.txWants.set(key, tw);
+            }
+            tw.holders.push({ item: it, index });
+            m.set(index, tw);
+          }
+          it.missing = m;
+        },
+        (e) => {
+          it.loadFailures++;
+          this.opts.onWarning?.({ what: 'fetch-load-failed', detail: `EB ${it.key}: ${e instanceof Error ? e.message : String(e)}` });
+          if (it.loadFailures >= MAX_LOAD_FAILURES) this.drop(it);
+        },
+      )
+      .finally(() => {
+        it.loading = false;
+        this.pumpSoon();
+      });
+  }
+}
+
+/**
+ * A {@link FetchPeer} over one connection's LeiosFetch client (the driver does the §10.2 reply
+ * checks and the §11 timeouts).
+ *
+ * @example
+ * ```ts
+ * const lf = new LeiosFetchClient(); conn.register(lf);
+ * fm.addPeer(leiosFetchPeer('relay-eu#3', lf, () => keepAlive.rttMs));
+ * ```
+ */
+export function leiosFetchPeer(id: string, client: LeiosFetchClient, rttMs: () => number | undefined): FetchPeer {
+  return {
+    id,
+    rttMs,
+    canRequest: () => client.canRequest,
+    // .slice(): keep only the item, not the whole received message it is a view of
+    requestBlock: async (point, priority) => (await client.requestBlock(point, priority)).bytes.slice(),
+    requestTxs: async (point, bitmap, refs, priority) =>
+      (await client.requestTxs(point, bitmap, refs, priority)).map((t) => t.bytes.slice()),
+  };
+}
