@@ -163,11 +163,17 @@ export type WireProtocolName =
 
 export type ViolationKind = 'malformed' | 'unknown-protocol' | 'agency' | 'limit' | 'unheld' | 'timeout' | 'refused';
 
-/** The one error union of @leios/shared. */
+/**
+ * The one error union of @leios/shared. Two members are declared beside the code that raises
+ * them (they need its types): the scheduler's overload error (§13.4: P0/P1 never dropped, so
+ * sustained overload fails loudly) and the wire layer's closed-connection error.
+ */
 export type SharedError =
   | DecodeError
   | ValidationError
   | CryptoError
   | CertificateError
   | TxInvalidError
-  | ProtocolViolation;
+  | ProtocolViolation
+  | import('../sched/scheduler').SchedulerOverloadError
+  | import('../wire/machine/index').ConnectionClosedError;
