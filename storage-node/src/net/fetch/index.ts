@@ -215,6 +215,8 @@ export class FetchManager {
   private hedgeTimer: unknown;
   private hedgeAt = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** What was fetched and accepted by the node (EB bodies, closure txs, their bytes). */
+  readonly fetched = { ebs: 0, txs: 0, bytes: 0 };
 
   constructor(opts: FetchManagerOptions) {
     this.opts = opts;
@@ -564,7 +566,10 @@ export class FetchManager {
           this.observe(ps, now);
           // a hedged twin may have delivered it already
           if (it.done || this.target.ebStatus(it.hash)?.held) return;
-          await this.deliver(id, `EB ${it.key}`, () => this.target.deliverEb(it.hash, bytes));
+          if (await this.deliver(id, `EB ${it.key}`, () => this.target.deliverEb(it.hash, bytes))) {
+            this.fetched.ebs++;
+            this.fetched.bytes += bytes.length;
+          }
         },
         () => {
           // The connection closed (timeouts and bad replies close it too); another peer takes over.
@@ -608,7 +613,10 @@ export class FetchManager {
           });
           if (fresh.length === 0 || it.done) return;
           const ok = await this.deliver(id, `${fresh.length} txs of EB ${it.key}`, () => this.target.deliverTxs(it.hash, fresh));
-          if (ok) for (const tw of got) this.delivered(tw);
+          if (!ok) return;
+          for (const tw of got) this.delivered(tw);
+          this.fetched.txs += fresh.length;
+          for (const t of fresh) this.fetched.bytes += t.length;
         },
         () => {
           // connection closed: the txs stay missing and are asked of another peer

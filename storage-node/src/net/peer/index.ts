@@ -1,0 +1,639 @@
+/**
+ * One peer session of a storage node over one open socket: the §8.3 handshake, then a client and
+ * a server instance of chain-sync, block-fetch, tx-submission, LeiosNotify and LeiosFetch, plus
+ * keep-alive (docs/session-roles.md), all driving one {@link LeiosNode}.
+ *
+ * Primer — what flows where:
+ * - *Serving* (what the node holds goes to the peer): chain-sync follows the node's selected chain
+ *   (a cursor per connection, rolled back when the node switches forks); block-fetch serves stored
+ *   blocks; tx-submission offers the mempool in arrival order; LeiosNotify announces EB-carrying
+ *   headers (P0), offers held EBs and complete closures (P1 fresh / P2 stale, P0 when certified on
+ *   the selected chain) and diffuses votes, and on open offers every EB the node holds on its
+ *   volatile chain (§10.1); LeiosFetch serves EB bytes and closure txs by bitmap.
+ * - *Following* (what the peer has comes into the node): chain-sync headers go to
+ *   `receiveHeader`, then their bodies are fetched (≤ 4 pipelined, delivered in order) into
+ *   `receiveBlock`; BlockAnnouncements and Votes go straight to the node; BlockOffer and
+ *   BlockTxsOffer go to the shared {@link FetchManager}, which decides what to fetch from which
+ *   peer; tx-submission pulls the peer's txs into the mempool.
+ *
+ * Both roles run the same code: a storage node dialling a relay is the initiator; a node accepting
+ * another node (tests, in-process networks) is the responder. Egress goes through the connection's
+ * §13.1 scheduler; on a Node socket unsent bytes stay under 256 KiB (`bufferedAmount`). Every
+ * queue is bounded (pending node work per session, chain-sync lookahead, the LeiosNotify offer
+ * queue); overflow closes the session (1013 `overloaded`) rather than dropping P0/P1 data (§13.4).
+ * Remote waits carry the §11 timeouts of the wire drivers; a timeout closes the connection.
+ *
+ * @module
+ */
+import type { EventEmitter } from 'node:events';
+import { bytesEqual } from '@leios/shared/bytes';
+import { blake2b256 } from '@leios/shared/crypto';
+import { ProtocolViolation } from '@leios/shared/errors';
+import { PRAOS, type Priority, SchedulerOverloadError, VOTES } from '@leios/shared/sched';
+import type { BlockNo, Hash32 } from '@leios/shared/types';
+import {
+  BLOCK_FETCH_PIPELINE,
+  BlockFetchClient,
+  BlockFetchServer,
+  type ChainUpdate,
+  ChainSyncClient,
+  ChainSyncServer,
+  checkBitmapForEb,
+  type Clock,
+  Connection,
+  ConnectionClosedError,
+  type HandshakeAuthenticator,
+  HandshakeClient,
+  type HandshakeResult,
+  HandshakeServer,
+  indicesFromBitmap,
+  type IntersectResult,
+  KeepAliveClient,
+  KeepAliveServer,
+  LeiosFetchClient,
+  LeiosFetchServer,
+  LeiosNotifyClient,
+  LeiosNotifyServer,
+  type LocalVersionData,
+  type Notification,
+  type PeerSecret,
+  type Point,
+  raw,
+  type ServerNotification,
+  systemClock,
+  type Tip,
+  TxSubmissionClient,
+  TxSubmissionServer,
+} from '@leios/shared/wire';
+import type { HeaderInfo } from '../../node/blocks';
+import { BlockRejectedError, type LeiosNode, type LeiosNodeEvents, MempoolRejectedError } from '../../node/index';
+import { NetError } from '../errors';
+import { type FetchManager, leiosFetchPeer } from '../fetch/index';
+import type { PeerSocket } from '../socket/index';
+import { certifiedOnChain, ebPriority, wireLimitsFor } from './node';
+
+export * from './node';
+
+/** Close code when a bounded queue overflows (RFC 6455 1013 "try again later"). */
+export const CLOSE_OVERLOADED = 1013;
+/** Node calls (header, block, vote, tx deliveries) pending per session before it closes. */
+export const MAX_PENDING_NODE_WORK = 4_096;
+/** Tx ids asked per tx-submission request. */
+const TX_IDS_PER_REQUEST = 16;
+/** Txs per RequestTxs (§9: ≤ 64). */
+const TXS_PER_REQUEST = 64;
+
+/** A problem the session handled (peer sent data the node rejected, …). */
+export interface SessionWarning {
+  readonly peer: string;
+  readonly what: string;
+  readonly detail: string;
+}
+
+/** Options of {@link PeerSession}. */
+export interface PeerSessionOptions {
+  /** An open socket (§8.1 upgrade done). */
+  socket: PeerSocket;
+  /** Initiator: we opened the socket. */
+  role: 'initiator' | 'responder';
+  node: LeiosNode;
+  fetch: FetchManager;
+  /** Our §8.3 identity ({@link versionDataFor}). */
+  versionData: LocalVersionData;
+  /** Unique id of this connection (logs, fetch manager). */
+  id: string;
+  /** Initiator: prove the per-peer secret in the handshake (handshake/auth.ts). */
+  auth?: PeerSecret;
+  /** Responder: require clients to authenticate. */
+  authenticator?: HandshakeAuthenticator;
+  /** Keep-alive interval of the initiator's client (§9: 20 s); null disables the timer. */
+  keepAliveMs?: number | null;
+  clock?: Clock;
+  onWarning?: (w: SessionWarning) => void;
+}
+
+function isClosed(e: unknown): boolean {
+  return e instanceof ConnectionClosedError || (e as { kind?: string } | null)?.kind === 'connection-closed';
+}
+
+/**
+ * A running peer session.
+ *
+ * @example
+ * ```ts
+ * const s = new PeerSession({ socket, role: 'initiator', node, fetch, versionData, id: 'relay-eu#1' });
+ * await s.handshake;            // rejects with handshake:refused on a mismatch or bad secret
+ * const err = await s.closed;   // ConnectionClosedError: code and reason
+ * ```
+ */
+export class PeerSession {
+  readonly id: string;
+  readonly conn: Connection;
+  /** Resolves when the handshake completed; rejects when it failed (the session is closed). */
+  readonly handshake: Promise<HandshakeResult>;
+  /** Resolves once the session ended, with the close code and reason. */
+  readonly closed: Promise<ConnectionClosedError>;
+  /** Keep-alive client (initiator only): its `rttMs` feeds relay choice. */
+  keepAlive: KeepAliveClient | undefined;
+  /** Counters for tests and metrics. */
+  readonly stats = { headers: 0, blocks: 0, votes: 0, txs: 0, notifications: 0 };
+  private readonly node: LeiosNode;
+  private readonly fm: FetchManager;
+  private readonly opts: PeerSessionOptions;
+  private readonly notify = new LeiosNotifyServer();
+  private readonly cleanups: Array<() => void> = [];
+  private readonly tipWaiters = new Set<() => void>();
+  private readonly txWaiters = new Set<() => void>();
+  private pendingWork = 0;
+  private ended = false;
+
+  constructor(opts: PeerSessionOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.node = opts.node;
+    this.fm = opts.fetch;
+    const socket = opts.socket;
+    let resolveClosed!: (e: ConnectionClosedError) => void;
+    this.closed = new Promise((r) => {
+      resolveClosed = r;
+    });
+    this.conn = new Connection({
+      transport: {
+        send: (b) => socket.send(b),
+        close: (c, r) => socket.close(c, r),
+        ...(socket.bufferedAmount ? { bufferedAmount: () => socket.bufferedAmount!() } : {}),
+      },
+      role: opts.role,
+      clock: opts.clock ?? systemClock,
+      limits: wireLimitsFor(opts.node),
+      onClose: (e) => {
+        this.shutdown();
+        resolveClosed(e);
+      },
+    });
+    socket.onMessage((d) => this.conn.receive(d));
+    socket.onClose((code, reason) => this.conn.remoteClosed(code, reason));
+
+    let hs: { result: Promise<HandshakeResult> };
+    if (opts.role === 'initiator') {
+      const c = new HandshakeClient({ data: opts.versionData, initiatorOnly: false, ...(opts.auth ? { auth: opts.auth } : {}) });
+      hs = c;
+      this.conn.register(c);
+    } else {
+      const s = new HandshakeServer({ data: opts.versionData, ...(opts.authenticator ? { auth: opts.authenticator } : {}) });
+      hs = s;
+      this.conn.register(s);
+    }
+    // Servers only answer, so they may be attached before the handshake completes.
+    this.registerServers();
+    this.handshake = hs.result.then(
+      (r) => {
+        if (!this.conn.closed) this.startClients(r);
+        return r;
+      },
+      (e: unknown) => {
+        throw isClosed(e) || e instanceof ProtocolViolation
+          ? new NetError('handshake-refused', e instanceof Error ? e.message : String(e), { peer: this.id }, { cause: e })
+          : e;
+      },
+    );
+    this.handshake.catch(() => {}); // the owner awaits it if it cares; `closed` reports the end
+  }
+
+  /** Last keep-alive RTT (ms). */
+  get rttMs(): number | undefined {
+    return this.keepAlive?.rttMs;
+  }
+
+  /** Close the session from this side. */
+  close(code = 1000, reason = ''): void {
+    this.conn.close(code, reason);
+  }
+
+  private warn(what: string, detail: string): void {
+    this.opts.onWarning?.({ peer: this.id, what, detail });
+  }
+
+  private shutdown(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const c of this.cleanups.splice(0)) c();
+    for (const w of [...this.tipWaiters, ...this.txWaiters]) w();
+    this.tipWaiters.clear();
+    this.txWaiters.clear();
+    this.fm.removePeer(this.id);
+  }
+
+  /** Subscribe to a node event for the life of the session. */
+  private listen<K extends keyof LeiosNodeEvents>(event: K, fn: (...args: LeiosNodeEvents[K]) => void): void {
+    const emitter = this.node as unknown as EventEmitter<LeiosNodeEvents>;
+    emitter.on(event as never, fn as never);
+    this.cleanups.push(() => emitter.off(event as never, fn as never));
+  }
+
+  /** Run node work with the session's pending-work bound (§13.4: overflow closes, never drops). */
+  private work(what: string, fn: () => Promise<void>): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    if (this.pendingWork >= MAX_PENDING_NODE_WORK) {
+      this.warn('overloaded', `${this.pendingWork} node calls pending`);
+      this.conn.close(CLOSE_OVERLOADED, 'overloaded');
+      return Promise.resolve();
+    }
+    this.pendingWork++;
+    return fn()
+      .catch((e: unknown) => {
+        if (!isClosed(e)) this.warn(what, e instanceof Error ? e.message : String(e));
+      })
+      .finally(() => {
+        this.pendingWork--;
+      });
+  }
+
+  private offer(n: Notification, priority: Priority): void {
+    if (this.ended) return;
+    try {
+      this.notify.notify(n, priority);
+    } catch (e) {
+      if (e instanceof SchedulerOverloadError) {
+        this.warn('overloaded', e.message);
+        this.conn.close(CLOSE_OVERLOADED, 'overloaded');
+      } else throw e;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Servers
+
+  private tip(): Tip {
+    const h = this.node.tipHeader();
+    return h ? { point: { slot: h.slot, hash: h.hash }, blockNo: h.blockNo } : { point: null, blockNo: 0 as BlockNo };
+  }
+
+  private waitFor(set: Set<() => void>): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ended) {
+        resolve();
+        return;
+      }
+      set.add(resolve);
+    });
+  }
+
+  private registerServers(): void {
+    const node = this.node;
+    const cursor = new ChainCursor(node);
+    this.listen('tip', () => {
+      for (const w of this.tipWaiters) w();
+      this.tipWaiters.clear();
+    });
+    this.conn.register(
+      new ChainSyncServer({
+        findIntersect: async (points) => cursor.intersect(points, this.tip()),
+        next: () => {
+          const quick = cursor.nextInMemory(this.tip());
+          if (quick) return quick;
+          return (async () => {
+            for (;;) {
+              if (this.ended) throw new ConnectionClosedError(1000, 'closed');
+              const u = await cursor.next(this.tip());
+              if (u) return u;
+              await this.waitFor(this.tipWaiters);
+            }
+          })();
+        },
+      }),
+    );
+    this.conn.register(new BlockFetchServer({ range: (from, to) => blockRange(node, from, to) }));
+
+    // tx-submission: the mempool in arrival order, one cursor per connection
+    let txCursor = -1;
+    this.listen('tx', () => {
+      for (const w of this.txWaiters) w();
+      this.txWaiters.clear();
+    });
+    this.conn.register(
+      new TxSubmissionServer({
+        txIds: async (blocking, req) => {
+          for (;;) {
+            const ids = [];
+            for (const e of node.mempool.entriesAfter(txCursor)) {
+              if (ids.length >= req) break;
+              ids.push({ id: e.refHash, size: e.size });
+              txCursor = e.seq;
+            }
+            if (ids.length > 0 || !blocking) return ids;
+            if (this.ended) throw new ConnectionClosedError(1000, 'closed');
+            await this.waitFor(this.txWaiters);
+          }
+        },
+        txs: async (ids) => ids.flatMap((id) => node.mempool.getByRef(id)?.bytes ?? []),
+      }),
+    );
+    this.conn.register(new KeepAliveServer());
+
+    this.conn.register(this.notify);
+    this.listen('header', (h: HeaderInfo) => {
+      // §10.4: announcements are useful only within 3·L_hdr of the header's slot
+      if (h.ebAnnouncement && node.currentSlot() - h.slot <= 3 * node.params.lHdr) {
+        this.offer({ type: 'BlockAnnouncement', header: raw(h.bytes) }, PRAOS);
+      }
+    });
+    this.listen('eb', (e: { ebHash: Hash32; rbHash: Hash32; slot: number; size: number }) => {
+      this.offer(
+        { type: 'BlockOffer', point: { slot: e.slot as never, hash: e.ebHash }, ebSize: e.size },
+        ebPriority(node, e.slot, certifiedOnChain(node, e.rbHash)),
+      );
+    });
+    this.listen('eb-txs', (e: { ebHash: Hash32; rbHash: Hash32; slot: number }) => {
+      this.offer({ type: 'BlockTxsOffer', point: { slot: e.slot as never, hash: e.ebHash } }, ebPriority(node, e.slot, certifiedOnChain(node, e.rbHash)));
+    });
+    this.listen('votes', (vs: Uint8Array[]) => {
+      for (const v of vs) this.offer({ type: 'Vote', vote: raw(v) }, VOTES);
+    });
+
+    const limits = wireLimitsFor(node);
+    this.conn.register(
+      new LeiosFetchServer({
+        block: async (point) => {
+          const eb = await node.ebStore.getEb(point.hash);
+          if (!eb) return null;
+          return { eb: eb.bytes, priority: ebPriority(node, eb.slot, certifiedOnChain(node, eb.rbHash)) };
+        },
+        blockTxs: async (point, bitmap) => {
+          const eb = await node.ebStore.getEb(point.hash);
+          if (!eb) return null;
+          const refs = await node.ebStore.refs(point.hash);
+          checkBitmapForEb(
+            bitmap,
+            refs.map((r) => r.size),
+            limits,
+          );
+          const txs = await node.ebStore.getTxsAt(point.hash, indicesFromBitmap(bitmap));
+          if (txs.some((t) => t === undefined)) return null;
+          return { txs: txs as Uint8Array[], priority: ebPriority(node, eb.slot, certifiedOnChain(node, eb.rbHash)) };
+        },
+      }),
+    );
+  }
+
+  /** §10.1: on open, offer what the node holds on its volatile chain. */
+  private offerHeld(): void {
+    const node = this.node;
+    for (const e of node.tree.selectedChain()) {
+      const h = e.data.header;
+      const ann = h.ebAnnouncement;
+      if (!ann) continue;
+      if (node.currentSlot() - h.slot <= 3 * node.params.lHdr) this.offer({ type: 'BlockAnnouncement', header: raw(h.bytes) }, PRAOS);
+      const info = node.ebInfo(ann.hash);
+      if (!info?.held || info.invalid) continue;
+      const prio = ebPriority(node, h.slot, certifiedOnChain(node, h.hash));
+      const point = { slot: h.slot, hash: ann.hash };
+      this.offer({ type: 'BlockOffer', point, ebSize: ann.size }, prio);
+      if (info.complete) this.offer({ type: 'BlockTxsOffer', point }, prio);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Clients
+
+  private startClients(r: HandshakeResult): void {
+    // A responder runs no clients towards an initiator_only peer (§8.2).
+    if (this.opts.role === 'responder' && r.initiatorOnly) return;
+    this.offerHeld();
+    if (this.opts.role === 'initiator') {
+      this.keepAlive = new KeepAliveClient({ intervalMs: this.opts.keepAliveMs === undefined ? 20_000 : this.opts.keepAliveMs });
+      this.conn.register(this.keepAlive);
+    }
+    const bf = new BlockFetchClient();
+    this.conn.register(bf);
+    const cs = new ChainSyncClient();
+    this.conn.register(cs);
+    void this.follow(cs, bf).catch((e: unknown) => {
+      if (!isClosed(e)) this.warn('chain-sync', e instanceof Error ? e.message : String(e));
+    });
+    const lf = new LeiosFetchClient();
+    this.conn.register(lf);
+    this.conn.register(new LeiosNotifyClient({ onNotification: (n) => this.onNotification(n) }));
+    const ts = new TxSubmissionClient();
+    this.conn.register(ts);
+    void this.pullTxs(ts).catch((e: unknown) => {
+      if (!isClosed(e)) this.warn('tx-submission', e instanceof Error ? e.message : String(e));
+    });
+    this.fm.addPeer(leiosFetchPeer(this.id, lf, () => this.keepAlive?.rttMs));
+  }
+
+  /** Chain-sync client: headers into the node, then their bodies (≤ 4 pipelined, in order). */
+  private async follow(cs: ChainSyncClient, bf: BlockFetchClient): Promise<void> {
+    const node = this.node;
+    await cs.findIntersect(intersectPoints(node));
+    let headers: Promise<unknown> = Promise.resolve();
+    let deliveries: Promise<unknown> = Promise.resolve();
+    const window: Promise<unknown>[] = [];
+    while (!this.ended) {
+      const u = await cs.requestNext();
+      if (u.type !== 'RollForward') continue; // the node's chain selection handles rollbacks
+      const bytes = u.header.bytes.slice();
+      const hash = blake2b256(bytes);
+      this.stats.headers++;
+      const known = headers.then(async () => {
+        let ok = false;
+        await this.work('header', async () => {
+          await node.receiveHeader(bytes);
+          ok = true;
+        });
+        if (ok) this.fm.noteRbFrom(this.id, hash);
+        return ok;
+      });
+      headers = known;
+      const fetched = known.then(async (ok) => {
+        if (!ok || this.ended || (await node.blockBytes(hash))) return null;
+        const h = node.header(hash);
+        if (!h) return null;
+        const p = { slot: h.slot, hash };
+        return bf.requestRange(p, p);
+      });
+      const done = deliveries.then(async () => {
+        const blocks = await fetched.catch((e: unknown) => {
+          if (!isClosed(e)) this.warn('block-fetch', e instanceof Error ? e.message : String(e));
+          return null;
+        });
+        for (const b of blocks ?? []) {
+          this.stats.blocks++;
+          await this.work('block', () => node.receiveBlock(b.bytes.slice()));
+        }
+      });
+      deliveries = done;
+      window.push(done);
+      // bounded lookahead: ≤ BLOCK_FETCH_PIPELINE bodies outstanding
+      if (window.length >= BLOCK_FETCH_PIPELINE) await window.shift();
+    }
+  }
+
+  private onNotification(n: ServerNotification): void {
+    this.stats.notifications++;
+    const node = this.node;
+    switch (n.type) {
+      case 'BlockAnnouncement': {
+        const bytes = n.header.bytes.slice();
+        void this.work('announcement', async () => {
+          try {
+            await node.receiveHeader(bytes);
+          } catch (e) {
+            // a header on a chain not followed yet: chain-sync brings its ancestors
+            if (e instanceof BlockRejectedError && e.code === 'unknown-parent') return;
+            throw e;
+          }
+        });
+        break;
+      }
+      case 'BlockOffer':
+        this.fm.offerBlock(this.id, n.point, n.ebSize);
+        break;
+      case 'BlockTxsOffer':
+        this.fm.offerTxs(this.id, n.point);
+        break;
+      case 'Votes': {
+        const votes = n.votes.map((v) => v.bytes.slice());
+        this.stats.votes += votes.length;
+        void this.work('votes', async () => {
+          await node.receiveVotes(votes);
+        });
+        break;
+      }
+    }
+  }
+
+  /** Tx-submission client: pull the peer's txs into the mempool. */
+  private async pullTxs(ts: TxSubmissionClient): Promise<void> {
+    const node = this.node;
+    let ack = 0;
+    while (!this.ended) {
+      // blocking: the server answers when it has something (no timeout, §11)
+      const ids = await ts.requestTxIds(true, ack, TX_IDS_PER_REQUEST);
+      ack = ids.length;
+      const want = ids.filter((i) => !node.mempool.hasRef(i.id)).map((i) => i.id);
+      for (let k = 0; k < want.length; k += TXS_PER_REQUEST) {
+        const txs = await ts.requestTxs(want.slice(k, k + TXS_PER_REQUEST));
+        for (const t of txs) {
+          this.stats.txs++;
+          await this.work('tx', async () => {
+            try {
+              await node.submitTx(t.bytes.slice());
+            } catch (e) {
+              if (e instanceof MempoolRejectedError && e.code === 'duplicate') return;
+              throw e;
+            }
+          });
+        }
+      }
+    }
+  }
+}
+
+/** Points for FindIntersect: the tip, then exponentially older selected blocks, then origin. */
+export function intersectPoints(node: LeiosNode): Point[] {
+  const chain = node.tree.selectedChain();
+  const out: Point[] = [];
+  for (let back = 0, step = 1; chain.length - 1 - back >= 0 && out.length < 63; back += step, step *= 2) {
+    const e = chain[chain.length - 1 - back]!;
+    out.push({ slot: e.header.slot, hash: e.header.hash });
+  }
+  out.push(null);
+  return out;
+}
+
+/** A chain-sync server cursor over the node's selected chain (memory first, then the ChainDB). */
+class ChainCursor {
+  private at: { hash: Hash32; blockNo: number } | null = null;
+
+  constructor(private readonly node: LeiosNode) {}
+
+  private async onChain(hash: Hash32): Promise<boolean> {
+    if (this.node.tree.has(hash)) return this.node.tree.isSelected(hash);
+    return this.node.chainDb.isOnChain(hash);
+  }
+
+  private async headerOf(hash: Hash32): Promise<{ blockNo: number; prevHash: Hash32 | null; slot: number } | undefined> {
+    return this.node.header(hash) ?? (await this.node.chainDb.getHeader(hash));
+  }
+
+  async intersect(points: readonly Point[], tip: Tip): Promise<IntersectResult> {
+    for (const p of points) {
+      if (p === null) {
+        this.at = null;
+        return { found: true, point: null, tip };
+      }
+      if (await this.onChain(p.hash)) {
+        const h = await this.headerOf(p.hash);
+        if (!h) continue;
+        this.at = { hash: p.hash, blockNo: h.blockNo };
+        return { found: true, point: p, tip };
+      }
+    }
+    return { found: false, tip };
+  }
+
+  /** The next update when it can be answered from memory; null at the tip; undefined otherwise. */
+  nextInMemory(tip: Tip): ChainUpdate | null | undefined {
+    const tree = this.node.tree;
+    if (this.at && !(tree.has(this.at.hash) && tree.isSelected(this.at.hash))) return undefined;
+    const chain = tree.selectedChain();
+    const first = chain[0];
+    const want = (this.at?.blockNo ?? 0) + 1;
+    if (want > tip.blockNo) return null;
+    const e = first ? chain[want - first.header.blockNo] : undefined;
+    if (!e) return undefined;
+    this.at = { hash: e.header.hash, blockNo: e.header.blockNo };
+    return { type: 'RollForward', header: raw(e.data.header.bytes), tip };
+  }
+
+  /** The next update (rollback, or the next header of the chain), or null at the tip. */
+  async next(tip: Tip): Promise<ChainUpdate | null> {
+    if (this.at && !(await this.onChain(this.at.hash))) {
+      // roll the client back to the deepest ancestor of its cursor on the selected chain
+      let h = await this.headerOf(this.at.hash);
+      let hash: Hash32 | null = this.at.hash;
+      while (hash && h && !(await this.onChain(hash))) {
+        hash = h.prevHash;
+        h = hash ? await this.headerOf(hash) : undefined;
+      }
+      if (hash && h) {
+        this.at = { hash, blockNo: h.blockNo };
+        return { type: 'RollBackward', point: { slot: h.slot as never, hash }, tip };
+      }
+      this.at = null;
+      return { type: 'RollBackward', point: null, tip };
+    }
+    const quick = this.nextInMemory(tip);
+    if (quick !== undefined) return quick;
+    const want = (this.at?.blockNo ?? 0) + 1;
+    const p = await this.node.chainDb.pointAt(want);
+    const h = p ? await this.node.chainDb.getHeader(p.hash) : undefined;
+    if (!p || !h) return null;
+    if (this.at && (!h.prevHash || !bytesEqual(h.prevHash, this.at.hash))) return this.next(tip); // raced a switch
+    this.at = { hash: p.hash, blockNo: p.blockNo };
+    return { type: 'RollForward', header: raw(h.bytes), tip };
+  }
+}
+
+/** Block-fetch: the blocks `from..to` (≤ 100, following parent links back from `to`). */
+async function blockRange(node: LeiosNode, from: Point, to: Point): Promise<Uint8Array[] | null> {
+  if (!from || !to) return null;
+  const hashes: Hash32[] = [];
+  let h: Hash32 | null = to.hash;
+  for (let i = 0; i < 100 && h; i++) {
+    hashes.push(h);
+    if (bytesEqual(h, from.hash)) break;
+    const hdr: { prevHash: Hash32 | null } | undefined = node.header(h) ?? (await node.chainDb.getHeader(h));
+    h = hdr?.prevHash ?? null;
+  }
+  const last = hashes[hashes.length - 1];
+  if (!last || !bytesEqual(last, from.hash)) return null;
+  const out: Uint8Array[] = [];
+  for (const x of hashes.reverse()) {
+    const b = await node.blockBytes(x);
+    if (!b) return null;
+    out.push(b);
+  }
+  return out;
+}
