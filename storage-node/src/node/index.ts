@@ -155,7 +155,10 @@ export interface LeiosNodeEvents {
   /** An RB's votes reached quorum. */
   quorum: [rbHash: Hash32];
   /** A block this node produced (already adopted). */
-  produced: [h: HeaderInfo, info: { kind: 'tx' | 'cert'; txs: number; ebTxs: number }];
+  produced: [
+    h: HeaderInfo,
+    info: { kind: 'tx' | 'cert'; txs: number; ebTxs: number; timings: { selectMs: number; buildMs: number; storeMs: number; adoptMs: number } },
+  ];
   /** A problem the node handled but an operator should see. */
   warning: [w: { what: string; detail: string }];
 }
@@ -222,6 +225,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly ledgerParams: LedgerParams;
+  /** Nonce state after the last selected-chain block of each epoch (for η of past epochs). */
+  private readonly lastNonceByEpoch = new Map<number, NonceState>();
   /** Equivocations seen: key `slot:issuer` → first time seen. */
   private readonly equivocationSeen = new Map<string, number>();
   /** Counters for tests, benchmarks and the dashboard. */
@@ -322,10 +327,15 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     return this.clock.currentSlot();
   }
 
-  /** η of `epoch` as seen from the selected tip. */
+  /** η of `epoch` as seen from the selected chain (past epochs included). */
   nonceForEpoch(epoch: number): Hash32 {
     const t = this.tree.tip();
-    return rollToEpoch(t ? t.data.nonce : this.anchorNonce, epoch).eta;
+    const tipState = t ? t.data.nonce : this.anchorNonce;
+    if (epoch >= tipState.epoch) return rollToEpoch(tipState, epoch).eta;
+    // the state after the last block of the latest epoch <= `epoch` that had blocks
+    let best: NonceState = this.genesisNonce;
+    for (const [e, st] of this.lastNonceByEpoch) if (e <= epoch && e >= best.epoch) best = st;
+    return rollToEpoch(best, epoch).eta;
   }
 
   /** A known header (in memory or stored). */
@@ -629,6 +639,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         this.epochs.rollbackTo(e.header.blockNo - 1);
         rolledBack.push(e.data.header);
       }
+      if (plan.rollback.length > 0) this.resetNonceHistory(plan.intersection);
       const applied: Entry[] = [];
       let failed: { e: Entry; err: unknown } | null = null;
       for (const e of plan.forward) {
@@ -646,6 +657,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
           this.ledger.undoBlock(e.header.hash);
           this.epochs.rollbackTo(e.header.blockNo - 1);
         }
+        if (applied.length > 0) this.resetNonceHistory(plan.intersection);
         for (const e of [...plan.rollback].reverse()) await this.applyToLedger(e, 'noValidate');
         this.tree.markInvalid(failed.e.header.hash);
         if (!(failed.err instanceof BlockRejectedError)) throw failed.err;
@@ -680,6 +692,14 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     return failures;
   }
 
+  /** After a rollback to `to`: epochs above its epoch have no blocks any more; its epoch ends at it. */
+  private resetNonceHistory(to: Entry | null): void {
+    const st = to ? to.data.nonce : this.anchorNonce;
+    const e = to ? this.clock.epochOf(to.header.slot) : -1;
+    for (const k of [...this.lastNonceByEpoch.keys()]) if (k > e) this.lastNonceByEpoch.delete(k);
+    if (to) this.lastNonceByEpoch.set(e, st);
+  }
+
   private anchorHash(): Hash32 | null {
     const first = this.tree.selectedChain()[0];
     return first ? first.header.prevHash : this.tree.tipPoint().hash;
@@ -706,6 +726,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       this.epochs.addRegistrations(
         rec.keyRegs.map((r) => ({ blockNo: e.header.blockNo, epoch, poolId: r.poolId, voteKey: r.voteKey })),
       );
+      this.lastNonceByEpoch.set(epoch, e.data.nonce);
     } catch (err) {
       if (err instanceof BlockTxError) {
         const code = err.part === 'eb' ? 'closure-invalid' : 'tx-invalid';
@@ -961,6 +982,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       }
     }
     // Tx selection over one overlay: (closure) → RB txs → EB txs (§7.3, §5.4)
+    const tSelect = performance.now();
     const overlay = this.ledger.overlay();
     if (certEb?.txs) {
       for (const tx of certEb.txs) overlay.applyTx({ tx, txId: tx.id, refHash: tx.hash, bytes: tx.bytes }, certEb.slot, 'noValidate');
@@ -972,6 +994,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       { rbTxBytes: p.maxRbBodySize - 64, maxEbSize: p.maxEbSize, maxEbTxBytes: p.maxEbTxBytes },
       { rbTxs: certificate === null, deadline: () => this.opts.time.now() >= deadlineAt },
     );
+    const tBuild = performance.now();
     const rbTxs = sel.rb.map((e) => e.bytes);
     const body = encodeBody(rbTxs, certificate);
     let ebBytes: Uint8Array | null = null;
@@ -1000,6 +1023,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       pool.coldSeed,
     );
     const rbHash = blake2b256(headerBytes);
+    const tStore = performance.now();
     // Own header: decode it like a received one (same bytes the peers will see).
     const h = decodeHeader(headerBytes, p.maxHeaderSize);
     const nonce = childNonceState(tip ? tip.data.nonce : this.anchorNonce, slot, win.output, this.nonceParams);
@@ -1030,8 +1054,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       eb.complete = true;
       eb.closureAt = now;
     }
+    const tAdopt = performance.now();
     await this.addBody(rbHash, body, null, true);
     await this.select();
+    const tEnd = performance.now();
     if (this.tree.tip() !== entry) {
       this.warn('produce', `own block ${toHex(rbHash)} was not adopted`);
       return;
@@ -1061,7 +1087,13 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       this.emit('eb', { ebHash, rbHash, slot, size: ebBytes.length });
       this.emit('eb-txs', { ebHash, rbHash, slot });
     } else this.trace('NoEBGenerated', { node: this.name, slot });
-    this.emit('produced', h, { kind: certificate ? 'cert' : 'tx', txs: rbTxs.length, ebTxs: sel.eb.length });
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    this.emit('produced', h, {
+      kind: certificate ? 'cert' : 'tx',
+      txs: rbTxs.length,
+      ebTxs: sel.eb.length,
+      timings: { selectMs: r1(tBuild - tSelect), buildMs: r1(tStore - tBuild), storeMs: r1(tAdopt - tStore), adoptMs: r1(tEnd - tAdopt) },
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1090,6 +1122,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       const rec = this.ledger.applyBlock(h.hash, { slot: h.slot, txs: info.txs, level: 'noValidate', ...(certifiedEb ? { certifiedEb } : {}) });
       const epoch = this.clock.epochOf(h.slot);
       this.epochs.addRegistrations(rec.keyRegs.map((r) => ({ blockNo: h.blockNo, epoch, poolId: r.poolId, voteKey: r.voteKey })));
+      this.lastNonceByEpoch.set(epoch, childNonce);
       if (n === keepFrom - 1) {
         this.tree.setAnchor(h.hash, n);
         this.anchorNonce = childNonce;

@@ -1,0 +1,258 @@
+/**
+ * Node-logic benchmarks → bench/results/node.json (issue 4):
+ *
+ * - ledger throughput on the same txs in one run, at the three §5.3 levels: `apply` (all checks,
+ *   Ed25519 included), `reapply` (no signatures) and `noValidate` (UTxO update only);
+ * - the time to build an RB + a full EB from a full mempool: the selection walk over the mempool
+ *   (utxo mode) and a whole production slot of a node (opaque mode, so a 12 MB EB can be filled
+ *   in a benchmark's time), database write included;
+ * - certificate aggregation for 900 seats (§6.6): build (aggregate + final verification), verify,
+ *   and the vote pool's batch check of 900 incoming votes.
+ *
+ * Run: `npx tsx storage-node/bench/node.ts` (or through the package bench runner via
+ * `benchNode()`). Timings are medians of repeated runs where a run is short.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toHex } from '@leios/shared/bytes';
+import { blake2b224, blake2b256, blsKeyGen, blsSign, ed25519KeyFromSeed, popProve, voteMessage } from '@leios/shared/crypto';
+import { DEFAULT_LEDGER_PARAMS, decodeTx, encodeOpaqueTx, poolLookup } from '@leios/shared/ledger';
+import {
+  buildCertificate,
+  buildTopStakeCommittee,
+  encodeEb,
+  encodeVote,
+  MAINNET_PARAMS,
+  type PoolInput,
+  verifyCertificate,
+} from '@leios/shared/protocol';
+import type { Hash32, PoolId } from '@leios/shared/types';
+import { openDatabase } from '../src/db/index';
+import { createScratchDatabase } from '../src/test-support/index';
+import { ManualTime } from '../src/node/clock/index';
+import { LeiosNode } from '../src/node/index';
+import { LedgerState } from '../src/node/ledger/index';
+import { Mempool } from '../src/node/mempool/index';
+import { selectTxs } from '../src/node/producer';
+import { testNetwork, WalletSet } from '../src/node/testkit/index';
+import { VotePool } from '../src/node/votes/index';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+async function ledgerLevels(n: number): Promise<Record<string, unknown>> {
+  const ws = new WalletSet(16, 'bench-ledger');
+  const initialUtxo = ws.genesis(256, 1_000_000_000_000n);
+  const txBytes: Uint8Array[] = Array.from({ length: n }, () => ws.pay().bytes.slice());
+  const blockSize = 200;
+  const run = (level: 'apply' | 'reapply' | 'noValidate') => {
+    const l = new LedgerState({ mode: 'utxo', initialUtxo, params: DEFAULT_LEDGER_PARAMS, pools: poolLookup([]) });
+    // fresh decodes per run, outside the timing: no per-object caches carry over between levels
+    const txs = txBytes.map((b) => decodeTx(b));
+    const t0 = performance.now();
+    for (let i = 0, b = 0; i < txs.length; i += blockSize, b++) {
+      l.applyBlock(blake2b256(new Uint8Array([b & 255, b >> 8])) as Hash32, { slot: b + 1, txs: txs.slice(i, i + blockSize), level });
+    }
+    const ms = performance.now() - t0;
+    return { ms, hash: toHex(l.stateHash()) };
+  };
+  const out: Record<string, { txPerS: number; ms: number }> = {};
+  const hashes = new Set<string>();
+  for (const level of ['apply', 'reapply', 'noValidate'] as const) {
+    const runs = [run(level), run(level), run(level)];
+    for (const r of runs) hashes.add(r.hash);
+    const ms = median(runs.map((r) => r.ms));
+    out[level] = { ms: Math.round(ms * 10) / 10, txPerS: Math.round((txBytes.length / ms) * 1000) };
+  }
+  return {
+    txs: txBytes.length,
+    blockSize,
+    ...out,
+    noValidateOverReapply: Math.round((out.noValidate!.txPerS / out.reapply!.txPerS) * 10) / 10,
+    reapplyOverApply: Math.round((out.reapply!.txPerS / out.apply!.txPerS) * 10) / 10,
+    sameStateHash: hashes.size === 1,
+  };
+}
+
+async function selection(n: number): Promise<Record<string, unknown>> {
+  const ws = new WalletSet(16, 'bench-sel');
+  const initialUtxo = ws.genesis(512, 1_000_000_000_000n);
+  const ledger = new LedgerState({ mode: 'utxo', initialUtxo, params: DEFAULT_LEDGER_PARAMS, pools: poolLookup([]) });
+  const mempool = new Mempool(ledger.mempoolLedger(), { capacityBytes: 2 * (90_112 + 12_000_000) });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) mempool.add(ws.pay().bytes, 1);
+  const fillMs = performance.now() - t0;
+  const times: number[] = [];
+  let sel: ReturnType<typeof selectTxs> | undefined;
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    sel = selectTxs(mempool.entries(), ledger.overlay(), 2, { rbTxBytes: MAINNET_PARAMS.maxRbBodySize - 64, maxEbSize: MAINNET_PARAMS.maxEbSize, maxEbTxBytes: MAINNET_PARAMS.maxEbTxBytes }, { rbTxs: true });
+    const eb = encodeEb(sel.eb.map((e) => ({ hash: e.refHash, size: e.size })));
+    blake2b256(eb);
+    times.push(performance.now() - t);
+  }
+  return {
+    mempoolTxs: mempool.size,
+    mempoolBytes: mempool.bytes,
+    admissionTxPerS: Math.round((n / fillMs) * 1000),
+    rbTxs: sel!.rb.length,
+    ebTxs: sel!.eb.length,
+    selectAndEncodeMs: Math.round(median(times) * 10) / 10,
+  };
+}
+
+async function fullEbProduction(url?: string): Promise<Record<string, unknown>> {
+  // opaque mode: ~13k txs of ~920 bytes fill S_EB (512,000 B of references) and S_EB_tx (12 MB)
+  const start = Date.parse('2026-11-24T00:00:00.000Z');
+  const net = testNetwork({
+    pools: 1,
+    systemStartMs: start,
+    params: { ...MAINNET_PARAMS, securityParam: 10, epochLength: 1200, committeeSize: 64, ledgerMode: 'opaque', activeSlotCoeff: { num: 1n, den: 2n }, slotLengthMs: 1000 },
+    label: 'bench-eb',
+  });
+  const scratch = url ? await createScratchDatabase() : undefined;
+  const database = scratch ? await openDatabase({ url: scratch.url }) : await openDatabase({ memory: true });
+  const time = new ManualTime(start - 1);
+  const node = await LeiosNode.create({ name: 'bench', genesis: net.genesis, database, time, pools: net.keys, ebBudgetMs: 500 });
+  let i = 0;
+  const t0 = performance.now();
+  while (node.mempool.bytes < 12_500_000) {
+    const payload = new Uint8Array(917);
+    new DataView(payload.buffer).setUint32(0, i++);
+    await node.submitTx(encodeOpaqueTx(payload));
+  }
+  const fillMs = performance.now() - t0;
+  const got: { produced?: { ms: number; rbTxs: number; ebTxs: number; timings: Record<string, number> } } = {};
+  node.on('produced', (_h, info) => {
+    got.produced = { ms: 0, rbTxs: info.txs, ebTxs: info.ebTxs, timings: info.timings };
+  });
+  node.start();
+  for (let s = 0; s < 50 && !got.produced; s++) {
+    const t = performance.now();
+    await time.advanceTo(node.clock.slotStart(s));
+    await node.idle();
+    const p = got.produced as { ms: number } | undefined;
+    if (p) p.ms = performance.now() - t;
+  }
+  const produced = got.produced;
+  await node.stop();
+  await database.close();
+  await scratch?.drop();
+  return {
+    database: database.driver,
+    mempoolTxs: i,
+    mempoolFillTxPerS: Math.round((i / fillMs) * 1000),
+    slotWithRbAndFullEbMs: produced ? Math.round(produced.ms) : null,
+    rbTxs: produced?.rbTxs,
+    ebTxs: produced?.ebTxs,
+    phasesMs: produced?.timings,
+    note: 'whole slot handler: leader VRF, selection, EB/RB encoding and signing, closure + block written to the database, ledger apply',
+  };
+}
+
+async function certificate900(): Promise<Record<string, unknown>> {
+  const n = 900;
+  const pools: PoolInput[] = [];
+  const voteKeys: Uint8Array[] = [];
+  const tk = performance.now();
+  for (let i = 0; i < n; i++) {
+    const seed = blake2b256(new Uint8Array([1, i & 255, i >> 8]));
+    const cold = ed25519KeyFromSeed(seed);
+    const vote = blsKeyGen(blake2b256(seed));
+    voteKeys.push(vote.secretKey);
+    pools.push({
+      poolId: blake2b224(cold.publicKey) as PoolId,
+      coldVk: cold.publicKey,
+      stake: BigInt(1_000_000 + i),
+      vrfKey: { vk: vote.publicKey, pop: popProve(vote.secretKey) },
+      voteKey: { vk: vote.publicKey, pop: popProve(vote.secretKey) },
+    });
+  }
+  const keygenMs = performance.now() - tk;
+  const tc = performance.now();
+  const committee = buildTopStakeCommittee(pools, { committeeSize: n, quorum: { num: 3n, den: 4n } });
+  const committeeMs = performance.now() - tc;
+  const rbHash = blake2b256(new Uint8Array([42])) as Hash32;
+  const msg = voteMessage(rbHash);
+  const bySeat = pools.map((p) => committee.seatOfPool(p.poolId)!);
+  const votes = voteKeys.map((sk, i) => ({ seat: bySeat[i]!, signature: blsSign(sk, msg) }));
+  const build: number[] = [];
+  let cert: ReturnType<typeof buildCertificate> | undefined;
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    cert = buildCertificate(committee, rbHash, votes);
+    build.push(performance.now() - t);
+  }
+  if (!cert?.ok) throw new Error('certificate did not build');
+  const verify: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t = performance.now();
+    verifyCertificate(cert.certificate, committee, rbHash);
+    verify.push(performance.now() - t);
+  }
+  // the node's vote pool checking 900 incoming votes (one batch, one pairing)
+  const wireVotes = votes.map((v) => encodeVote({ rbHash, voterId: v.seat, signature: v.signature as Uint8Array }));
+  const vp = new VotePool({
+    decode: (b) => {
+      const i = wireVotes.indexOf(b);
+      return { rbHash, seat: votes[i]!.seat, signature: votes[i]!.signature as Uint8Array, bytes: b };
+    },
+    rb: () => ({ slot: 0, announcesEb: true }),
+    committeeForSlot: () => committee,
+    inWindow: () => true,
+    bufferTtlMs: 1000,
+  });
+  const tv = performance.now();
+  const r = vp.receive(wireVotes, 0);
+  const poolMs = performance.now() - tv;
+  return {
+    seats: n,
+    keygenAndPopsMs: Math.round(keygenMs),
+    committeeBuildMs: Math.round(committeeMs),
+    buildCertificateMs: Math.round(median(build) * 10) / 10,
+    verifyCertificateMs: Math.round(median(verify) * 10) / 10,
+    certificateBytes: cert.certificate.bytes.length,
+    votePoolReceive900Ms: Math.round(poolMs * 10) / 10,
+    votePoolAccepted: r.accepted.length,
+    quorum: vp.hasQuorum(rbHash),
+  };
+}
+
+/** All node benchmarks. */
+export async function benchNode(): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  const only = process.env.BENCH_ONLY?.split(',');
+  const step = async (name: string, fn: () => Promise<Record<string, unknown>>) => {
+    if (only && !only.includes(name)) return;
+    const t = performance.now();
+    process.stdout.write(`bench node/${name} … `);
+    results[name] = await fn();
+    process.stdout.write(`${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  };
+  await step('ledgerLevels', () => ledgerLevels(Number(process.env.BENCH_LEDGER_TXS ?? 3000)));
+  await step('selection', () => selection(Number(process.env.BENCH_MEMPOOL_TXS ?? 4000)));
+  await step('fullEbProduction', () => fullEbProduction());
+  if (process.env.DATABASE_URL) await step('fullEbProductionPostgres', () => fullEbProduction(process.env.DATABASE_URL));
+  await step('certificate900', certificate900);
+  return results;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const results = await benchNode();
+  const out = resolve(here, '../../bench/results/node.json');
+  const doc = {
+    package: '@leios/storage-node',
+    bench: 'node',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    results,
+  };
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(doc, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  console.log(`wrote ${out}`);
+}
