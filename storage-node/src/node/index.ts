@@ -30,7 +30,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { bytesEqual, toHex } from '@leios/shared/bytes';
+import { bytesEqual, fromHex, toHex } from '@leios/shared/bytes';
 import type { CborReader } from '@leios/shared/cbor';
 import { blake2b256, blsSign, vrfVerify, voteMessage } from '@leios/shared/crypto';
 import { CertificateError, TxInvalidError } from '@leios/shared/errors';
@@ -54,6 +54,7 @@ import type { Database } from '../db/index';
 import { isStorageError } from '../errors/index';
 import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
+import { TxCache } from '../stores/tx-cache/index';
 import {
   type BodyInfo,
   decodeBody,
@@ -211,6 +212,12 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   readonly clock: SlotClock;
   readonly chainDb: ChainDb;
   readonly ebStore: EbStore;
+  /**
+   * Admitted txs, written to the database in the background, so that an EB's closure is mostly
+   * present before the EB exists (peers' EBs complete without fetching; our own EB stores only
+   * its references at production time).
+   */
+  readonly txCache: TxCache;
   readonly ledger: LedgerState;
   readonly mempool: Mempool<AnyTx>;
   readonly epochs: EpochState;
@@ -247,6 +254,13 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       limits: { maxEbSize: p.maxEbSize, maxEbTxBytes: p.maxEbTxBytes, maxTxSize: p.maxTxSize },
       now: () => opts.time.now(),
     });
+    this.txCache = new TxCache(opts.database, {
+      maxTxSize: p.maxTxSize,
+      // the mempool can hold 2·(S_RB + S_EB_tx) bytes: keep the cache at least that large
+      maxBytes: Math.max(128 * 2 ** 20, opts.mempoolCapacityBytes ?? mempoolCapacity(p)),
+      now: () => opts.time.now(),
+      afterFlush: (hashes) => this.ebStore.refreshCompleteness(hashes),
+    });
     this.ledger = new LedgerState({
       mode: p.ledgerMode,
       initialUtxo: genesis.initialUtxo,
@@ -273,7 +287,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     this.ebStore.onClosureComplete((h) => {
       void this.serial(() => this.closureComplete(h)).catch((e) => this.warn('closure', String(e)));
     });
-    this.mempool.onAdded((e) => this.emit('tx', { refHash: e.refHash, txId: e.txId, size: e.size, bytes: e.bytes }));
+    this.mempool.onAdded((e) => {
+      this.txCache.insert(e.bytes);
+      this.emit('tx', { refHash: e.refHash, txId: e.txId, size: e.size, bytes: e.bytes });
+    });
     this.clock.onSlot((s) => this.serial(() => this.onSlot(s)));
   }
 
@@ -293,11 +310,12 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     this.clock.start();
   }
 
-  /** Stop the clock and wait for queued work. */
+  /** Stop the clock, wait for queued work and flush the tx cache. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.clock.stop();
     await this.queue.catch(() => undefined);
+    await this.txCache.close();
   }
 
   /** Wait until all queued work is done. */
@@ -749,7 +767,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         const minSlot = newAnchor.header.slot;
         this.tree.prune(keepFrom, minSlot);
         this.ledger.trimUndo(k);
-        for (const [key, eb] of this.ebs) if (eb.slot < minSlot - this.params.epochLength) this.ebs.delete(key);
+        // bounded bookkeeping: nothing older than the immutable tip can be voted on or certified
+        for (const [key, eb] of this.ebs) if (eb.slot < minSlot) this.ebs.delete(key);
+        for (const key of this.equivocationSeen.keys()) if (Number(key.split(':')[0]) < minSlot) this.equivocationSeen.delete(key);
+        for (const key of this.quorumSeen) if (!this.tree.has(fromHex(key))) this.quorumSeen.delete(key);
         this.votes.prune(minSlot, this.opts.time.now());
       }
     }
@@ -1046,11 +1067,16 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       };
       this.ebs.set(toHex(ebHash), eb);
       // The closure is stored before the block is adopted: a crash in between leaves an
-      // orphan EB (pruned later), never a chain block whose closure is missing.
-      await this.ebStore.putClosure(
-        { bytes: ebBytes, refs: view.refs, rbHash, slot, announced: { hash: ebHash, size: ebBytes.length } },
-        sel.eb.map((e) => e.bytes),
-      );
+      // orphan EB (pruned later), never a chain block whose closure is missing. Most txs are in
+      // the database already (tx cache), so usually only the references are written here.
+      const st = await this.ebStore.putEb({ bytes: ebBytes, refs: view.refs, rbHash, slot, announced: { hash: ebHash, size: ebBytes.length } });
+      if (!st.complete) {
+        const missing = await this.ebStore.missing(ebHash);
+        await this.ebStore.addClosureTxs(
+          ebHash,
+          missing.map((i) => ({ index: i, bytes: sel.eb[i]!.bytes })),
+        );
+      }
       eb.complete = true;
       eb.closureAt = now;
     }
