@@ -14,6 +14,14 @@
  * @module
  */
 import { fromHex } from '@leios/shared';
+import {
+  DEVNET_PARAMS,
+  INTEGER_BOUNDS,
+  LEIOS_PARAM_KEYS,
+  type ProtocolParams,
+  parseRational,
+  validateProtocolParams,
+} from '@leios/shared/protocol';
 import type { RelayHub } from '../hub/index';
 
 /** What wrangler binds (wrangler.jsonc `vars`, the Durable Object binding, secrets). */
@@ -29,6 +37,13 @@ export interface Env {
   SLOT_LENGTH_MS: string;
   EPOCH_LENGTH: string;
   PEER_SECRETS?: string;
+  /**
+   * The consensus parameters the relay checks headers, votes and certificates with (§15), as JSON
+   * with the genesis names: `activeSlotCoeff`, `securityParam`, `committeeMode` and the keys of
+   * genesis `protocolParams` (§3.1). Absent keys take the §15 devnet values; slot length, epoch
+   * length and ledger mode come from their own vars. Copy them from the network's genesis file.
+   */
+  PROTOCOL_PARAMS?: string;
   /** Per-IP limiters (wrangler.jsonc `ratelimits`); absent = no limit. See ../ratelimit. */
   POST_LIMITER?: RateLimit;
   WS_LIMITER?: RateLimit;
@@ -53,6 +68,8 @@ export interface EdgeConfig {
   epochLength: number;
   /** Per-peer HMAC keys (empty when the secret is unset). */
   peerSecrets: ReadonlyMap<string, Uint8Array>;
+  /** Consensus parameters (§15) for the relay's stateless checks (§10.4). */
+  params: ProtocolParams;
 }
 
 /** Protocol limits the edge enforces (PROTOCOL.md §11, §12, §15 defaults). */
@@ -133,6 +150,41 @@ function parsePeerSecrets(v: string | undefined): Map<string, Uint8Array> {
   return out;
 }
 
+const INTEGER_KEYS = new Set<string>(['securityParam', ...LEIOS_PARAM_KEYS.filter((k) => k !== 'quorum')]);
+
+/**
+ * The §15 parameters from `PROTOCOL_PARAMS` (genesis key names) over the devnet defaults, with the
+ * slot length, epoch length and ledger mode of their own vars; validated as genesis is.
+ *
+ * @example
+ * ```ts
+ * parseProtocolParams('{"activeSlotCoeff":"1/20","committeeSize":900}', { slotLengthMs: 1000, epochLength: 1200, ledgerMode: 'utxo' })
+ * ```
+ */
+export function parseProtocolParams(v: string | undefined, base: Pick<ProtocolParams, 'slotLengthMs' | 'epochLength' | 'ledgerMode'>): ProtocolParams {
+  const p: Record<string, unknown> = { ...DEVNET_PARAMS, ...base };
+  if (v !== undefined && v.trim() !== '') {
+    let json: unknown;
+    try {
+      json = JSON.parse(v);
+    } catch {
+      throw new ConfigError('PROTOCOL_PARAMS', 'not JSON');
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError('PROTOCOL_PARAMS', 'expected a JSON object');
+    for (const [k, val] of Object.entries(json)) {
+      if (k === 'activeSlotCoeff' || k === 'quorum') p[k] = parseRational(val, k);
+      else if (k === 'committeeMode') p[k] = val;
+      else if (INTEGER_KEYS.has(k) && k in INTEGER_BOUNDS) p[k] = val;
+      else throw new ConfigError('PROTOCOL_PARAMS', `unknown or not settable here: ${JSON.stringify(k)}`);
+    }
+  }
+  try {
+    return validateProtocolParams(p as unknown as ProtocolParams);
+  } catch (e) {
+    throw new ConfigError('PROTOCOL_PARAMS', e instanceof Error ? e.message : String(e));
+  }
+}
+
 /**
  * Parse the bindings.
  *
@@ -154,6 +206,8 @@ export function parseConfig(env: Env): EdgeConfig {
   }
   const relayName = env.RELAY_NAME;
   if (typeof relayName !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(relayName)) throw new ConfigError('RELAY_NAME', 'expected 1..64 of [A-Za-z0-9._-]');
+  const slotLengthMs = positiveInt('SLOT_LENGTH_MS', env.SLOT_LENGTH_MS, 3_600_000);
+  const epochLength = positiveInt('EPOCH_LENGTH', env.EPOCH_LENGTH);
   return {
     relayName,
     upstreamUrls: parseUpstreams(env.UPSTREAM_URLS),
@@ -162,9 +216,10 @@ export function parseConfig(env: Env): EdgeConfig {
     networkMagic: positiveInt('NETWORK_MAGIC', env.NETWORK_MAGIC, 0xffff_ffff, true),
     genesisHash: fromHex(env.GENESIS_HASH),
     systemStartMs,
-    slotLengthMs: positiveInt('SLOT_LENGTH_MS', env.SLOT_LENGTH_MS, 3_600_000),
-    epochLength: positiveInt('EPOCH_LENGTH', env.EPOCH_LENGTH),
+    slotLengthMs,
+    epochLength,
     peerSecrets: parsePeerSecrets(env.PEER_SECRETS),
+    params: parseProtocolParams(env.PROTOCOL_PARAMS, { slotLengthMs, epochLength, ledgerMode }),
   };
 }
 

@@ -35,7 +35,8 @@ async function openPeer(opts: { data?: Partial<LocalVersionData>; auth?: PeerSec
   ws.addEventListener('message', (e) => conn.receive(e.data as ArrayBuffer | string));
   ws.addEventListener('close', (e) => conn.remoteClosed(e.code, e.reason));
   const auth = opts.auth === undefined ? TEST_PEER : opts.auth;
-  const hs = new HandshakeClient({ data: { ...NETWORK, ...opts.data }, ...(auth ? { auth } : {}) });
+  // initiator_only: this peer runs only keep-alive, so the relay must run no clients towards it (§8.2).
+  const hs = new HandshakeClient({ data: { ...NETWORK, ...opts.data }, initiatorOnly: true, ...(auth ? { auth } : {}) });
   const ka = new KeepAliveClient({ intervalMs: null });
   conn.register(hs);
   conn.register(ka);

@@ -6,8 +6,13 @@
  * one {@link Connection} (shared/src/wire: mux, §8.2 violations and close codes, §13.1 egress
  * scheduling) per socket, as the responder. Each connection starts with a {@link HandshakeServer}
  * (§8.3: magic, genesis hash and ledger mode from the relay's config; when `PEER_SECRETS` is set,
- * the peer must also authenticate with its per-peer HMAC key) and a {@link KeepAliveServer}; the
- * other mini-protocols register here as shared/src/wire provides them.
+ * the peer must also authenticate with its per-peer HMAC key) and a {@link KeepAliveServer}, and
+ * runs a {@link RelaySession} (../relay/session): server instances of chain-sync, block-fetch,
+ * tx-submission, LeiosNotify and LeiosFetch from the start, client instances once the handshake
+ * completed (none towards an `initiator_only` peer). All sessions share one {@link Relay}
+ * (../relay), which checks and diffuses headers, blocks, EBs, votes and txs (§10.4, §13.4). The
+ * relay learns each epoch's pools and nonce from the storage nodes (`GET /v1/epoch/{e}/pools`,
+ * kept in the Cache API) and re-reads EB bytes and closure txs it offered but evicted from them.
  *
  * State that must survive a hibernation wake-up is in each socket's attachment
  * ({@link SessionAttachment}, ≤ 2 KiB); the mini-protocol state machines are in memory only. A
@@ -22,10 +27,16 @@
  * @module
  */
 import { DurableObject } from 'cloudflare:workers';
-import { type Hash32, toHex } from '@leios/shared';
+import { CborReader, DecodeError, type Hash32, toHex } from '@leios/shared';
 import { Connection, HandshakeAuthenticator, HandshakeServer, KeepAliveServer } from '@leios/shared/wire';
-import { type EdgeConfig, type Env, parseConfig } from '../config/index';
+import { cacheKey, IMMUTABLE } from '../cache/index';
+import { currentEpoch, type EdgeConfig, type Env, LIMITS, parseConfig } from '../config/index';
+import { Relay, type RelayStats, type VoteOutcome } from '../relay/index';
+import { RelaySession } from '../relay/session';
+import { checkEpochPools } from '../routes/epoch/index';
+import { HttpUpstream } from '../upstream/index';
 import { checkEb, checkRbBlock } from '../verify/index';
+import { AlarmClock } from './clock';
 import { BoundedContent } from './content';
 
 /** §8.1 subprotocol of the peer WebSocket. */
@@ -82,6 +93,77 @@ export class RelayHub extends DurableObject<Env> {
   private readonly live = new Map<WebSocket, Connection>();
   private cfg: EdgeConfig | undefined;
   private authn: HandshakeAuthenticator | undefined;
+  private relayCore: Relay | undefined;
+  /** Long protocol timers (StIdle 3,600 s) on the alarm, so idle sessions do not pin the object in memory. */
+  private readonly clock = new AlarmClock((at) => {
+    void this.armAlarm(at);
+  });
+  private readonly relaySessions = new Map<WebSocket, RelaySession>();
+
+  /** The relay core of this hub (created on first use). */
+  relay(): Relay {
+    if (this.relayCore === undefined) {
+      const cfg = this.config();
+      const upstream = new HttpUpstream(cfg.upstreamUrls, cfg.upstreamTimeoutMs);
+      this.relayCore = new Relay({
+        params: cfg.params,
+        systemStartMs: cfg.systemStartMs,
+        log,
+        loadEpoch: (e) => this.loadEpochPools(cfg, upstream, e),
+        upstream: {
+          eb: async (hex) => {
+            const out = await upstream.request({ method: 'GET', path: `/v1/eb/${hex}`, maxBytes: LIMITS.maxEbSize }, (r) =>
+              r.status === 200 ? { ok: true, value: r.body } : { ok: false, detail: `status ${r.status}` },
+            );
+            return out.ok ? out.value : null;
+          },
+          ebTxs: async (hex, bitmap) => {
+            const out = await upstream.request(
+              { method: 'POST', path: `/v1/eb/${hex}/txs`, body: bitmap, contentType: 'application/cbor', maxBytes: LIMITS.maxEbTxsReply },
+              (r) => {
+                if (r.status !== 200) return { ok: false, detail: `status ${r.status}` };
+                try {
+                  const rd = new CborReader(r.body);
+                  const n = rd.readArray('txs', { max: cfg.params.maxReplyTxs });
+                  const txs: Uint8Array[] = [];
+                  for (let i = 0; i < n; i++) txs.push(rd.readRaw(`txs[${i}]`, cfg.params.maxTxSize));
+                  rd.done('txs');
+                  return { ok: true, value: txs };
+                } catch (e) {
+                  if (e instanceof DecodeError) return { ok: false, detail: e.message };
+                  throw e;
+                }
+              },
+            );
+            return out.ok ? out.value : null;
+          },
+        },
+      });
+    }
+    return this.relayCore;
+  }
+
+  /**
+   * `[e, η_e, [* pool]]` of epoch e: the Cache API (immutable once served, §12), else a storage node.
+   * Null when none knows it (404: nonce not fixed) or none answered.
+   */
+  private async loadEpochPools(cfg: EdgeConfig, upstream: HttpUpstream, e: number): Promise<Uint8Array | null> {
+    const key = cacheKey(`https://${cfg.relayName}.hub.leios.internal/`, `/v1/epoch/${e}/pools`);
+    const hit = await caches.default.match(key);
+    if (hit !== undefined) return new Uint8Array(await hit.arrayBuffer());
+    const out = await upstream.request({ method: 'GET', path: `/v1/epoch/${e}/pools`, maxBytes: LIMITS.maxPoolsReply }, (r) => {
+      if (r.status !== 200) return { ok: false, detail: `status ${r.status}` };
+      const bad = checkEpochPools(r.body, e);
+      return bad === null ? { ok: true, value: r.body } : { ok: false, detail: bad };
+    });
+    if (!out.ok) {
+      log({ event: 'epoch-unavailable', epoch: e, failures: out.failures.length });
+      return null;
+    }
+    const past = e < currentEpoch(cfg, Date.now());
+    await caches.default.put(key, new Response(out.value, { headers: { 'content-type': 'application/cbor', 'cache-control': past ? IMMUTABLE : 'public, max-age=60' } }));
+    return out.value;
+  }
 
   private config(): EdgeConfig {
     if (this.cfg === undefined) {
@@ -118,9 +200,13 @@ export class RelayHub extends DurableObject<Env> {
 
     const conn = new Connection({
       role: 'responder',
+      clock: this.clock,
+      // No bufferedAmount in workerd: the connection paces egress per event-loop turn (§13.1 rule 3).
       transport: { send: (b) => server.send(b), close: (code, reason) => server.close(code, reason) },
       onClose: (e) => {
         this.live.delete(server);
+        this.relaySessions.get(server)?.stop();
+        this.relaySessions.delete(server);
         log({ event: 'session-closed', session: attachment.id, code: e.code, reason: e.reason, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut });
       },
       onViolation: (v) => log({ event: 'violation', session: attachment.id, reason: v.reason, detail: v.detail.slice(0, 200) }),
@@ -131,17 +217,21 @@ export class RelayHub extends DurableObject<Env> {
     });
     conn.register(hs);
     conn.register(new KeepAliveServer());
+    const session = new RelaySession(this.relay(), conn, attachment.id, log);
+    session.registerServers();
+    this.relaySessions.set(server, session);
     this.live.set(server, conn);
     hs.result.then(
       (r) => {
         const a = attachmentOf(server);
         if (a === null || conn.closed) return;
+        session.start(r.initiatorOnly);
         server.serializeAttachment({ ...a, handshakeDone: true, peerId: r.peerId ?? null, version: r.version });
         log({ event: 'session-ready', session: attachment.id, peer: r.peerId ?? null, version: r.version, initiatorOnly: r.initiatorOnly });
       },
       () => undefined, // a refused or closed handshake has already closed the socket with its reason
     );
-    await this.armHandshakeAlarm(attachment.openedAtMs + HANDSHAKE_TIMEOUT_MS);
+    await this.armAlarm(attachment.openedAtMs + HANDSHAKE_TIMEOUT_MS);
     log({ event: 'session-opened', session: attachment.id, ip: attachment.ip });
     return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': SUBPROTOCOL } });
   }
@@ -168,10 +258,10 @@ export class RelayHub extends DurableObject<Env> {
     this.live.delete(ws);
   }
 
-  /** §11: close sessions whose handshake did not complete in time; re-arm for the others. */
+  /** §11: close sessions whose handshake did not complete in time; fire long timers; re-arm. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
+    let next = this.clock.fireDue(now);
     for (const ws of this.ctx.getWebSockets()) {
       const s = attachmentOf(ws);
       if (s === null || s.handshakeDone) continue;
@@ -201,12 +291,41 @@ export class RelayHub extends DurableObject<Env> {
 
   /** EB bytes held by the hub, by hash hex (RPC). */
   getEb(hashHex: string): Uint8Array | null {
-    return this.ebs.get(hashHex) ?? null;
+    return this.relayCore?.eb(hashHex)?.view?.bytes ?? this.ebs.get(hashHex) ?? null;
   }
 
   /** RB block bytes held by the hub, by RB hash hex (RPC). */
   getRb(hashHex: string): Uint8Array | null {
-    return this.rbs.get(hashHex) ?? null;
+    return this.relayCore?.block(hashHex) ?? this.rbs.get(hashHex) ?? null;
+  }
+
+  /**
+   * Votes submitted over HTTP (`POST /v1/votes`, RPC): the §6.3 checks and batch verification of
+   * the relay, verified ones re-diffused to every peer. One outcome per vote.
+   */
+  async submitVotes(votes: Uint8Array[]): Promise<VoteOutcome[]> {
+    return this.relay().ingestVotes(votes, null);
+  }
+
+  /** A tx a storage node admitted (`POST /v1/tx`, RPC): into the recent-tx buffer for peers. */
+  submitTx(tx: Uint8Array): boolean {
+    return this.relay().addTx(tx, null);
+  }
+
+  /** The relay's best header, or null when it holds none (RPC, for `GET /v1/tip`). */
+  tip(): { slot: number; blockNumber: number; hash: string; epoch: number } | null {
+    return this.relayCore?.tipInfo() ?? null;
+  }
+
+  /** Relay counters and session penalties (RPC; operators and tests). */
+  relayStats(): RelayStats & { sessions: { id: string; penalty: number }[]; headers: number; txs: number } {
+    const r = this.relay();
+    return {
+      ...r.stats,
+      sessions: [...this.relaySessions.values()].map((s) => ({ id: s.id, penalty: s.penalty })),
+      headers: r.tree.size,
+      txs: r.txs.size,
+    };
   }
 
   /**
@@ -236,7 +355,7 @@ export class RelayHub extends DurableObject<Env> {
     }
   }
 
-  private async armHandshakeAlarm(at: number): Promise<void> {
+  private async armAlarm(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -1,7 +1,9 @@
 /**
- * `GET /v1/tip`: the storage nodes' chain tip (PROTOCOL.md §12).
+ * `GET /v1/tip`: the chain tip (PROTOCOL.md §12).
  *
- * Primer: the relay has no chain of its own, so the tip is the first storage node's answer,
+ * Primer: when the RelayHub holds validated headers, the tip is its best header (the head of the
+ * chain it serves by chain-sync). Otherwise the relay has no chain of its own and the tip is the
+ * first storage node's answer,
  * checked for shape (`{"slot","blockNumber","hash","epoch"}`, or the empty-chain form with nulls)
  * and re-serialised from the checked fields only, so nothing else a storage node put in it leaks
  * through. `public, max-age=1`: tips move every slot.
@@ -65,6 +67,8 @@ function judgeTip(r: { status: number; body: Uint8Array }): Verdict<Tip> {
  */
 export const tipRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
+    const held = await deps(c).hub().tip();
+    if (held !== null) return c.json(held satisfies Tip, 200, { 'cache-control': 'public, max-age=1', 'x-leios-source': 'hub' });
     const out = await deps(c).upstream.request({ method: 'GET', path: '/v1/tip', maxBytes: LIMITS.maxJsonReply }, judgeTip);
     if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node served the tip: ${describeFailures(out.failures)}` });
     return c.json(out.value, 200, { 'cache-control': 'public, max-age=1' });

@@ -6,7 +6,8 @@
  * is one canonical tx of the ledger mode (shared/src/ledger codecs), 422 `tx-too-large` above
  * MAX_TX_SIZE. Then a storage node validates and admits it; its 202 `{"txId","txHash"}` is passed
  * on once both ids are checked against the ones computed here from the exact bytes sent (§2.1),
- * and its problem (e.g. 422 `tx-invalid` with `rule`) is passed on as is.
+ * and its problem (e.g. 422 `tx-invalid` with `rule`) is passed on as is. An admitted tx also
+ * enters the RelayHub's recent-tx buffer, from which the relay's peers pull it (tx-submission).
  *
  * @module
  */
@@ -80,6 +81,9 @@ export const txRoutes = new Hono<AppEnv>()
       }, TX_VERDICTS),
     );
     if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the tx: ${describeFailures(out.failures)}` });
-    return c.json(unwrapForwarded(out.value), 202, { 'cache-control': 'no-store' });
+    const accepted = unwrapForwarded(out.value);
+    // Admitted by a storage node: into the hub's recent-tx buffer, so peers pull it (tx-submission).
+    await d.hub().submitTx(bytes);
+    return c.json(accepted, 202, { 'cache-control': 'no-store' });
   })
   .all('/', methodNotAllowed(POST_ONLY));

@@ -7,12 +7,16 @@
  * `{"accepted","duplicates","buffered","rejected"}` reply is checked for shape (every rejected
  * index inside the batch, every type one of §12's) and passed on.
  *
- * Relay-side signature checks (batch BLS, §2.3) before forwarding come with shared/src/crypto's BLS
- * and the epoch committee; until then the storage node's §6.3 verdict is the one reported.
+ * Every batch also goes through the RelayHub's own §6.3 checks (RB known and announcing an EB,
+ * seat, keyless, arrival window, one batch pairing check per RB): verified votes are re-diffused
+ * to the relay's peers at once, and votes the hub rejected for good are reported with the hub's
+ * type and not forwarded. The rest go to a storage node, whose verdict completes the answer
+ * (indices mapped back). When no storage node answers, the hub's verdict alone is returned if it
+ * decided every vote, else 503.
  *
  * @module
  */
-import { CborReader, DecodeError } from '@leios/shared';
+import { CborReader, CborWriter, DecodeError } from '@leios/shared';
 import { readVote } from '@leios/shared/protocol';
 import { Hono } from 'hono';
 import { readCborRequest } from '../../body/index';
@@ -43,6 +47,19 @@ export interface VotesResult {
  * ```
  */
 export function countVotes(bytes: Uint8Array): number {
+  return splitVotes(bytes).length;
+}
+
+/**
+ * The exact bytes of each vote of a `[+ vote]` body (§1.3: forwarded and re-diffused unchanged),
+ * or a problem (413 for more than 1,024, 400 otherwise).
+ *
+ * @example
+ * ```ts
+ * const raws = splitVotes(body);
+ * ```
+ */
+export function splitVotes(bytes: Uint8Array): Uint8Array[] {
   const r = new CborReader(bytes);
   try {
     // The head alone says how many votes follow, so the count limit (413) is checked before any
@@ -50,13 +67,21 @@ export function countVotes(bytes: Uint8Array): number {
     const n = r.readArray('votes', { min: 1 });
     if (n > LIMITS.votesCount) throw new EdgeError({ kind: 'too-large', detail: `${n} votes above ${LIMITS.votesCount}`, limit: LIMITS.votesCount });
     // §6.2 votes (top-stake committee mode, as the storage nodes accept them).
-    for (let i = 0; i < n; i++) readVote(r, `votes[${i}]`);
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) out.push(readVote(r, `votes[${i}]`).bytes);
     r.done('votes');
-    return n;
+    return out;
   } catch (e) {
     if (e instanceof DecodeError) throw new EdgeError({ kind: 'malformed-cbor', detail: e.message });
     throw e;
   }
+}
+
+/** `[+ vote]` from exact vote bytes (the votes themselves are not re-encoded, §1.3). */
+function wrapVotes(raws: readonly Uint8Array[]): Uint8Array {
+  const w = new CborWriter().array(raws.length);
+  for (const v of raws) w.raw(v);
+  return w.finish();
 }
 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -96,12 +121,39 @@ export const votesRoutes = new Hono<AppEnv>()
   .post('/', rateLimit('POST_LIMITER'), async (c) => {
     const d = deps(c);
     const bytes = await readCborRequest(c.req.raw, LIMITS.votesBody);
-    const n = countVotes(bytes);
-    const out = await d.upstream.request(
-      { method: 'POST', path: '/v1/votes', body: bytes, contentType: 'application/cbor', maxBytes: LIMITS.maxJsonReply },
-      judgeForwarded(200, (json) => parseVotesResult(json, n), ['malformed-cbor', 'too-large']),
-    );
-    if (!out.ok) throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the votes: ${describeFailures(out.failures)}` });
-    return c.json(unwrapForwarded(out.value), 200, { 'cache-control': 'no-store' });
+    const raws = splitVotes(bytes);
+    const hub = await d.hub().submitVotes(raws);
+    // Votes the hub rejected for good stay here; the rest (including ones it only buffered) go on.
+    const final = (o: (typeof hub)[number]) => o.kind === 'rejected' && o.type !== 'unknown-rb' && o.type !== 'malformed';
+    const forward = raws.map((_, i) => i).filter((i) => !final(hub[i]!));
+    const result: VotesResult = { accepted: 0, duplicates: 0, buffered: 0, rejected: [] };
+    hub.forEach((o, i) => {
+      if (final(o) && o.kind === 'rejected' && o.type !== 'malformed') result.rejected.push({ index: i, type: o.type as VotesResult['rejected'][number]['type'] });
+    });
+    if (forward.length > 0) {
+      const body = forward.length === raws.length ? bytes : wrapVotes(forward.map((i) => raws[i]!));
+      const out = await d.upstream.request(
+        { method: 'POST', path: '/v1/votes', body, contentType: 'application/cbor', maxBytes: LIMITS.maxJsonReply },
+        judgeForwarded(200, (json) => parseVotesResult(json, forward.length), ['malformed-cbor', 'too-large']),
+      );
+      if (!out.ok) {
+        // Without a storage node, the hub's verdict stands only if it decided every vote.
+        if (forward.some((i) => hub[i]!.kind !== 'accepted' && hub[i]!.kind !== 'duplicate')) {
+          throw new EdgeError({ kind: 'upstream-unavailable', detail: `no storage node took the votes: ${describeFailures(out.failures)}` });
+        }
+        for (const i of forward) {
+          if (hub[i]!.kind === 'accepted') result.accepted++;
+          else result.duplicates++;
+        }
+      } else {
+        const node = unwrapForwarded(out.value);
+        result.accepted += node.accepted;
+        result.duplicates += node.duplicates;
+        result.buffered += node.buffered;
+        for (const r of node.rejected) result.rejected.push({ index: forward[r.index]!, type: r.type });
+      }
+    }
+    result.rejected.sort((a, b) => a.index - b.index);
+    return c.json(result, 200, { 'cache-control': 'no-store' });
   })
   .all('/', methodNotAllowed(POST_ONLY));
