@@ -307,6 +307,8 @@ describe('Node Ed25519 verifier: crafted edge cases', () => {
     for (const j of junk) {
       expect(fast(j as Uint8Array, new Uint8Array(1), pk)).toBe(false);
       expect(fast(sig, new Uint8Array(1), j as Uint8Array)).toBe(false);
+      expect(fast(sig, j as Uint8Array, pk)).toBe(false);
+      expect(ed25519Verify(sig, j as Uint8Array, pk)).toBe(false);
     }
   });
 
