@@ -17,6 +17,7 @@
 export * from './backoff/index';
 export * from './errors';
 export * from './fetch/index';
+export * from './network/index';
 export * from './peer/index';
 export * from './session/index';
 export * from './socket/index';

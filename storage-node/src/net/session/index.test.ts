@@ -18,6 +18,7 @@ import { LeiosNode, type LeiosNodeOptions } from '../../node/index';
 import { type TestNetwork, testNetwork } from '../../node/testkit/index';
 import { openTestDb } from '../../test-support/index';
 import { FetchManager } from '../fetch/index';
+import { startNetwork } from '../network/index';
 import { attachFetchManager, nodeFetchTarget, type SessionWarning, versionDataFor } from '../peer/index';
 import { MAX_WS_MESSAGE_BYTES, selectSubprotocol } from '../socket/index';
 import { type PeerListener, RelaySession, type RelaySessionEvent, servePeers } from './index';
@@ -302,13 +303,24 @@ describe('RelaySession over real WebSockets', () => {
     await until(() => serverEnds.length > 0);
     expect(serverEnds[0]).toEqual({ code: 1008, reason: 'handshake:refused' });
 
-    const goodEvents: RelaySessionEvent[] = [];
-    const good = dial(secret, goodEvents);
-    relays.push(good);
-    good.start();
-    const s = await good.whenOpen();
-    expect(goodEvents.some((e) => e.type === 'open')).toBe(true);
+    // the right secret (hex, as in the config file), through startNetwork next to a dead relay
+    const dead = await listen();
+    await closeServer(dead.wss);
+    const network = startNetwork({
+      node: A.node,
+      genesisHash: GENESIS_HASH,
+      relays: [
+        { url: `ws://127.0.0.1:${port}/v1/ws`, peerId: 'node-a', secret: toHex(secret) },
+        { url: `ws://127.0.0.1:${dead.port}/v1/ws` },
+      ],
+      backoff: { initialMs: 50, maxMs: 100 },
+      keepAliveMs: null,
+    });
+    const s = await network.relays[0]!.whenOpen();
     expect(s.conn.negotiated?.version).toBe(1);
-    await good.close();
+    expect(network.connected()).toBe(1);
+    await network.close();
+    expect(network.connected()).toBe(0);
+    expect(() => startNetwork({ node: A.node, genesisHash: GENESIS_HASH, relays: [{ url: 'ws://x/v1/ws', secret: '00' }] })).toThrow(/peerId/);
   }, 30_000);
 });
