@@ -115,6 +115,8 @@ export interface TxStats {
   lastErrors: Record<string, string>;
   /** Submission time by tx reference hash hex (bounded to the last 100,000). */
   submittedAt: Map<string, number>;
+  /** Reference hashes (hex) of the txs a relay answered 202 (bounded to the last 100,000). */
+  acceptedRefs: Set<string>;
 }
 
 async function freePort(): Promise<number> {
@@ -252,7 +254,7 @@ async function waitHttp(url: string, child: Child, timeoutMs: number): Promise<v
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   readonly relays: DevnetRelay[] = [];
-  readonly tx: TxStats = { built: 0, accepted: 0, rejected: 0, failed: 0, lastErrors: {}, submittedAt: new Map() };
+  readonly tx: TxStats = { built: 0, accepted: 0, rejected: 0, failed: 0, lastErrors: {}, submittedAt: new Map(), acceptedRefs: new Set() };
   private generator: TxGenerator | null = null;
   private txTimer: NodeJS.Timeout | null = null;
   private relayVars: Array<Record<string, string>> = [];
@@ -485,8 +487,11 @@ export class Devnet {
         fetch(`${r.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: tx.bytes, signal: AbortSignal.timeout(10_000) })
           .then(async (res) => {
             const text = await res.text();
-            if (res.status === 202) this.tx.accepted++;
-            else {
+            if (res.status === 202) {
+              this.tx.accepted++;
+              this.tx.acceptedRefs.add(key);
+              if (this.tx.acceptedRefs.size > 100_000) this.tx.acceptedRefs.delete(this.tx.acceptedRefs.values().next().value as string);
+            } else {
               this.tx.rejected++;
               this.tx.lastErrors[String(res.status)] = text.slice(0, 300);
             }

@@ -196,6 +196,7 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
     });
     cleanups.push(() => backend.tracker.close());
     const app = createApiApp({ backend, metrics, trace, logger });
+    let network: NodeNetwork | undefined;
     // The ledger state hash of the tip, for devnet agreement checks (e2e: "same tip and ledger
     // state hash"); read in one synchronous step so tip and hash belong together.
     app.get('/api/ledger', (c) => {
@@ -208,6 +209,7 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
         utxoSize: node.ledger.size,
         stats: node.stats,
         traceRejected: Object.fromEntries(bridge.rejected),
+        relaysConnected: network?.connected() ?? 0,
       });
     });
     const api = await serveApi(app, { port: config.api.port, hostname: config.api.host });
@@ -216,8 +218,9 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
     logger.info({ url, tip: node.tipHeader()?.blockNo ?? 0 }, 'API listening');
 
     node.start();
-    const network = config.relays.length > 0 ? await (opts.network ?? defaultNetwork)({ node, genesis, relays: config.relays, metrics, logger }) : noNetwork;
-    cleanups.push(() => network.close());
+    network = config.relays.length > 0 ? await (opts.network ?? defaultNetwork)({ node, genesis, relays: config.relays, metrics, logger }) : noNetwork;
+    const net = network;
+    cleanups.push(() => net.close());
 
     let stopped = false;
     return {
@@ -228,7 +231,7 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
       metrics,
       trace,
       api,
-      network,
+      network: net,
       logger,
       url,
       async stop() {

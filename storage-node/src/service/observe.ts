@@ -41,6 +41,11 @@ export function normaliseTrace(
 ): TraceEvent | string {
   let m = message;
   const spec = typeof m.type === 'string' && Object.hasOwn(TRACE_EVENTS, m.type) ? TRACE_EVENTS[m.type as keyof typeof TRACE_EVENTS] : undefined;
+  if (m.type === 'EBReceived' && m.sender === undefined) {
+    // The node learns an EB from "the network" (the fetch manager picks the relay): it does not
+    // know which peer delivered it.
+    m = { ...m, sender: 'unknown' };
+  }
   if (spec) {
     // Fields outside the catalogue (e.g. a node-local `build_ms`) would make the line unreadable
     // to the trace tools: leave them out, and say so once.
