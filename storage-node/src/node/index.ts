@@ -430,9 +430,19 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   // Internals: serialisation
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    // The mempool is re-validated after the task, i.e. after its announcements went out: a
+    // producer's RB must not wait for a pass over a full mempool (§5.5 re-validation still
+    // happens before any other input is handled, since tasks never interleave).
+    const run = this.queue.then(fn, fn).finally(() => this.settleMempool());
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private mempoolDirty = false;
+  private settleMempool(): void {
+    if (!this.mempoolDirty) return;
+    this.mempoolDirty = false;
+    this.mempool.revalidate(this.clock.currentSlot());
   }
 
   private genesisClock(): { systemStartMs: number; slotLengthMs: number } {
@@ -495,9 +505,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     }
     const parent = h.prevHash ? this.tree.get(h.prevHash) : undefined;
     const parentHeader = parent?.data.header;
-    if (h.prevHash && !parentHeader && this.tree.tipPoint().hash && !bytesEqual(h.prevHash, this.tree.tipPoint().hash!)) {
-      // parent is the anchor, whose header left memory; block number comes from the anchor point
-    }
+    // a parent that left memory is the anchor: its number comes from the anchor point
     const parentNo = parentHeader?.blockNo ?? (h.prevHash ? this.anchorBlockNo() : 0);
     const parentSlot = parentHeader?.slot ?? -1;
     if (h.blockNo !== parentNo + 1 || h.slot <= parentSlot) {
@@ -700,8 +708,9 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       for (const e of plan.forward) {
         if (e.data.body?.info.certificate) this.stats.certified++;
       }
-      const removed = this.mempool.revalidate(this.clock.currentSlot());
-      void removed;
+      // §5.5: included txs and double spends leave; the rest is re-checked at reapply (at the
+      // end of the current task, see serial())
+      this.mempoolDirty = true;
       this.afterTipChange();
       this.emit('tip', { tip: this.tipHeader(), rolledBack, adopted: plan.forward.map((e) => e.data.header) });
       // our own EB may now be votable (the RB became the tip)
