@@ -3,7 +3,8 @@
  * the ratios hold on a busy machine (DESIGN.md §4: Blake2b "≥ 10x faster in Node"; ledger apply
  * must keep up with ~1,000 tx/s).
  *
- * Figures (each the best of several interleaved rounds, since the 2-core machine may be shared):
+ * Figures are CPU time of this process (see {@link cpuMs}), each the best of several interleaved
+ * rounds, since the 2-core machine may be shared:
  * - Blake2b-256: MiB/s on 1 MiB, ns/op on 32, 64 and 300 B (tx ids, header hashes), noble vs
  *   hash-wasm, and the ratios;
  * - Ed25519 verify: µs/op for noble strict, the Node verifier with a warm KeyObject cache, with a
@@ -41,15 +42,25 @@ import { createHashWasmBlake2b, createNodeEd25519Verifier, nodeLedgerVerifiers }
 
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 
+/**
+ * The process's CPU time in ms (user + system, all threads). The benchmark times with it rather
+ * than the wall clock: on a shared 2-core machine the wall clock also counts the time other jobs
+ * hold the CPU, which made wall-clock figures swing 3x between runs; CPU time does not.
+ */
+function cpuMs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+}
+
 /** Best (lowest) ms per call of `fn` over `rounds` rounds of at least `minMs` each. */
 function bestMsPerOp(fn: () => void, minMs: number): number {
   let n = 0;
-  const t0 = performance.now();
+  const t0 = cpuMs();
   let t = 0;
   do {
     for (let i = 0; i < 16; i++) fn();
     n += 16;
-    t = performance.now() - t0;
+    t = cpuMs() - t0;
   } while (t < minMs);
   return t / n;
 }
@@ -170,11 +181,11 @@ function makeTxs(entries: readonly UtxoEntry[]): Uint8Array[] {
 function runApply(genesis: readonly UtxoEntry[], txs: readonly Tx[], verifiers: LedgerVerifiers): { ms: number; stateHash: string } {
   const u = MemoryUtxo.fromEntries(genesis);
   u.stateHash();
-  const t0 = performance.now();
+  const t0 = cpuMs();
   for (let i = 0; i < txs.length; i += BLOCK) {
     u.apply(applyBlock(u, { slot: 100 + i, txs: txs.slice(i, i + BLOCK), level: 'apply' }, { verifiers }));
   }
-  return { ms: performance.now() - t0, stateHash: toHex(u.stateHash()) };
+  return { ms: cpuMs() - t0, stateHash: toHex(u.stateHash()) };
 }
 
 function benchLedgerApply(fast: Blake2bBackend): Record<string, unknown> {
@@ -196,9 +207,9 @@ function benchLedgerApply(fast: Blake2bBackend): Record<string, unknown> {
     for (let r = 0; r < 5; r++) {
       for (const b of [nobleBlake2b, fast]) {
         setBlake2bBackend(b);
-        const t0 = performance.now();
+        const t0 = cpuMs();
         decodeAll();
-        decodeMs[b.name] = Math.min(decodeMs[b.name] ?? Number.POSITIVE_INFINITY, performance.now() - t0);
+        decodeMs[b.name] = Math.min(decodeMs[b.name] ?? Number.POSITIVE_INFINITY, cpuMs() - t0);
       }
     }
 
@@ -268,6 +279,7 @@ if (isMain) {
     bench: 'crypto-backends',
     date: new Date().toISOString(),
     seconds: round((performance.now() - t0) / 1000, 1),
+    clock: 'process CPU time (user + system), best of interleaved rounds',
     machine: {
       cpus: os.cpus().length,
       model: os.cpus()[0]?.model,
