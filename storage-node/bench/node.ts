@@ -18,7 +18,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toHex } from '@leios/shared/bytes';
 import { blake2b224, blake2b256, blsKeyGen, blsSign, ed25519KeyFromSeed, popProve, voteMessage } from '@leios/shared/crypto';
-import { DEFAULT_LEDGER_PARAMS, decodeTx, encodeOpaqueTx, poolLookup } from '@leios/shared/ledger';
+import { DEFAULT_LEDGER_PARAMS, decodeTx, encodeOpaqueTx, type LedgerVerifiers, poolLookup } from '@leios/shared/ledger';
+import { installNodeCryptoBackends } from '../src/crypto-backends/index';
 import {
   buildCertificate,
   buildTopStakeCommittee,
@@ -44,13 +45,13 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-async function ledgerLevels(n: number): Promise<Record<string, unknown>> {
+async function ledgerLevels(n: number, verifiers?: LedgerVerifiers): Promise<Record<string, unknown>> {
   const ws = new WalletSet(16, 'bench-ledger');
   const initialUtxo = ws.genesis(256, 1_000_000_000_000n);
   const txBytes: Uint8Array[] = Array.from({ length: n }, () => ws.pay().bytes.slice());
   const blockSize = 200;
   const run = (level: 'apply' | 'reapply' | 'noValidate') => {
-    const l = new LedgerState({ mode: 'utxo', initialUtxo, params: DEFAULT_LEDGER_PARAMS, pools: poolLookup([]) });
+    const l = new LedgerState({ mode: 'utxo', initialUtxo, params: DEFAULT_LEDGER_PARAMS, pools: poolLookup([]), ...(verifiers ? { verifiers } : {}) });
     // fresh decodes per run, outside the timing: no per-object caches carry over between levels
     const txs = txBytes.map((b) => decodeTx(b));
     const t0 = performance.now();
@@ -240,6 +241,11 @@ export async function benchNode(): Promise<Record<string, unknown>> {
   await step('fullEbProduction', () => fullEbProduction());
   if (process.env.DATABASE_URL) await step('fullEbProductionPostgres', () => fullEbProduction(process.env.DATABASE_URL));
   await step('certificate900', certificate900);
+  // last: installing the Node backends swaps the process-wide Blake2b
+  await step('ledgerLevelsNodeCrypto', async () => {
+    const { verifiers } = await installNodeCryptoBackends();
+    return { backends: 'hash-wasm Blake2b, OpenSSL Ed25519 (storage-node/src/crypto-backends)', ...(await ledgerLevels(Number(process.env.BENCH_LEDGER_TXS ?? 3000), verifiers)) };
+  });
   return results;
 }
 

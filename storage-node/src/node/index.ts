@@ -34,7 +34,7 @@ import { bytesEqual, fromHex, toHex } from '@leios/shared/bytes';
 import type { CborReader } from '@leios/shared/cbor';
 import { blake2b256, blsSign, vrfVerify, voteMessage } from '@leios/shared/crypto';
 import { CertificateError, TxInvalidError } from '@leios/shared/errors';
-import { BlockTxError, type LedgerParams, poolLookup, readOpaqueTx, readTx, type UtxoEntry } from '@leios/shared/ledger';
+import { BlockTxError, type LedgerParams, type LedgerVerifiers, poolLookup, readOpaqueTx, readTx, type UtxoEntry } from '@leios/shared/ledger';
 import {
   buildCertificate,
   canCertify,
@@ -127,6 +127,8 @@ export interface LeiosNodeOptions {
   readonly ebBudgetMs?: number;
   /** Trace sink (§14.1). */
   readonly trace?: (e: TraceEvent) => void;
+  /** Faster signature verifiers for the ledger (storage-node/src/crypto-backends); default noble. */
+  readonly ledgerVerifiers?: LedgerVerifiers;
 }
 
 /** Events of a node, for the network layer and observers. */
@@ -266,6 +268,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       initialUtxo: genesis.initialUtxo,
       params: this.ledgerParams,
       pools: poolLookup(genesis.pools),
+      ...(opts.ledgerVerifiers ? { verifiers: opts.ledgerVerifiers } : {}),
     });
     this.mempool = new Mempool(this.ledger.mempoolLedger(), { capacityBytes: opts.mempoolCapacityBytes ?? mempoolCapacity(p) });
     this.epochs = new EpochState({ pools: genesis.pools, stakeSchedule: genesis.stakeSchedule ?? [], params: p });

@@ -31,6 +31,7 @@ import {
   type KeyReg,
   type LedgerContext,
   type LedgerParams,
+  type LedgerVerifiers,
   MemoryUtxo,
   type OpaqueTx,
   OverlayUtxo,
@@ -76,6 +77,8 @@ export interface LedgerStateOptions {
   readonly params: LedgerParams;
   /** The genesis pool list, for key registrations (§3.3a, §5.2). */
   readonly pools: PoolLookup;
+  /** Signature verifiers for the apply level (default: shared's noble-based ones). */
+  readonly verifiers?: LedgerVerifiers;
 }
 
 const OPAQUE_TAG = ascii('LEIOS-OPAQUE-SET');
@@ -110,7 +113,7 @@ export class LedgerState {
   constructor(readonly opts: LedgerStateOptions) {
     this.mode = opts.mode;
     this.utxo = MemoryUtxo.fromEntries(opts.initialUtxo ?? []);
-    this.ctx = { params: opts.params, pools: opts.pools };
+    this.ctx = { params: opts.params, pools: opts.pools, ...(opts.verifiers ? { verifiers: opts.verifiers } : {}) };
   }
 
   /** Decode tx bytes in this ledger mode (throws TxInvalidError `tx-too-large` or DecodeError). */
