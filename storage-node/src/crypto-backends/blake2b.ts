@@ -7,9 +7,9 @@
  * differs from a 32-byte Blake2b, so it cannot be truncated into `H256`). hash-wasm is a plain
  * registry package with the WASM bytes inlined in its JS (no install script, no download, no
  * native addon), so a fresh `npm install` is enough. Measured against @noble/hashes (see
- * docs/decisions/004-node-crypto-backends.md and bench/results/crypto-backends.json) it is
- * ~15–20x faster on 1 MB and ~5–10x faster on 32–300 B inputs; because it is faster at every size,
- * there is no small-input fall-back to noble.
+ * docs/decisions/004-node-crypto-backends.md and storage-node/bench/crypto-backends.ts) it is
+ * ~17–21x faster on 1 MiB and ~8–12x faster on 32–300 B inputs (CPU time); because it is faster at
+ * every size, there is no small-input fall-back to noble.
  *
  * Instances are created asynchronously (WASM instantiation) once at startup; after that every
  * digest is synchronous. A hasher instance holds state between `init`, `update` and `digest`, which
