@@ -24,6 +24,10 @@ export default defineProject({
             UPSTREAM_TIMEOUT_MS: '2000',
             // The test relay requires peer authentication, as a production relay with PEER_SECRETS does.
             PEER_SECRETS: JSON.stringify({ 'peer-a': TEST_PEER_SECRET_HEX }),
+            // f = 1/2 so the test pools lead often; the mainnet committee size (test/network.ts).
+            PROTOCOL_PARAMS: JSON.stringify({ activeSlotCoeff: '1/2', committeeSize: 900 }),
+            // Test-only: the 900-pool network with its keys (test/network.ts), read by src/testing.
+            TEST_NETWORK: inject('testNetwork'),
           },
         },
       };

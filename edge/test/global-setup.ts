@@ -7,10 +7,12 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startFixtureUpstream } from './fixture-upstream';
+import { testNetwork } from './network';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     fixtureOrigin: string;
+    testNetwork: string;
   }
 }
 
@@ -20,6 +22,7 @@ export async function setup(project: TestProject): Promise<void> {
   const f = await startFixtureUpstream();
   close = f.close;
   project.provide('fixtureOrigin', f.origin);
+  project.provide('testNetwork', JSON.stringify(testNetwork()));
 }
 
 export async function teardown(): Promise<void> {

@@ -307,6 +307,18 @@ export class RelayHub extends DurableObject<Env> {
     return this.relay().ingestVotes(votes, null);
   }
 
+  /**
+   * Load an epoch's pools and build its committee now (RPC): decoding 900 vote keys and verifying
+   * their PoPs takes seconds, which must not fall inside a vote window. Returns the time taken (ms)
+   * and whether the epoch is known.
+   */
+  async prepareEpoch(epoch: number): Promise<{ known: boolean; ms: number }> {
+    const t0 = Date.now();
+    const data = await this.relay().epochs.get(epoch);
+    data?.committee();
+    return { known: data !== null, ms: Date.now() - t0 };
+  }
+
   /** A tx a storage node admitted (`POST /v1/tx`, RPC): into the recent-tx buffer for peers. */
   submitTx(tx: Uint8Array): boolean {
     return this.relay().addTx(tx, null);

@@ -347,6 +347,9 @@ export class Relay {
     this.stats.headersAccepted++;
     const ann = h.ebAnnouncement;
     if (ann !== null) {
+      // Votes follow within 3·L_hdr slots: build the epoch's committee (seconds for 900 seats) now,
+      // off this delivery, rather than when the first vote arrives.
+      setTimeout(() => data.committee(), 0);
       const ebHex = toHex(ann.ebHash);
       if (!this.ebs.has(ebHex)) this.addEbRecord({ hex: ebHex, point: { slot: h.slot, hash: ann.ebHash }, rbHex: hex, size: ann.ebSize });
       if (announcementForwardable(h.slot, this.currentSlot(), this.params)) {
@@ -739,6 +742,8 @@ export class Relay {
       this.stats.votesRejected++;
       if (penalise) from?.penalise('leios-notify', PENALTY.badVote, `vote rejected: ${type}`);
     };
+    // The arrival time of the whole message (§6.3 window), not of the moment each vote is checked.
+    const arrivedMs = this.now();
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i]!;
       let vote: ReturnType<typeof decodeVote>;
@@ -759,7 +764,7 @@ export class Relay {
         reject(i, 'no-eb', true);
         continue;
       }
-      if (!voteArrivalInWindow(this.clock, rb.header.slot, this.now(), this.params)) {
+      if (!voteArrivalInWindow(this.clock, rb.header.slot, arrivedMs, this.params)) {
         reject(i, 'outside-window', false);
         continue;
       }
