@@ -61,7 +61,6 @@ CREATE TABLE "votes" (
 );
 --> statement-breakpoint
 ALTER TABLE "chain" ADD CONSTRAINT "chain_hash_rb_headers_hash_fk" FOREIGN KEY ("hash") REFERENCES "public"."rb_headers"("hash") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "eb_txs" ADD CONSTRAINT "eb_txs_eb_hash_ebs_hash_fk" FOREIGN KEY ("eb_hash") REFERENCES "public"."ebs"("hash") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "rb_bodies" ADD CONSTRAINT "rb_bodies_hash_rb_headers_hash_fk" FOREIGN KEY ("hash") REFERENCES "public"."rb_headers"("hash") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "votes" ADD CONSTRAINT "votes_rb_hash_rb_headers_hash_fk" FOREIGN KEY ("rb_hash") REFERENCES "public"."rb_headers"("hash") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "chain_hash_idx" ON "chain" USING btree ("hash");--> statement-breakpoint

@@ -179,6 +179,8 @@ describe('EbStore bad input: typed error, nothing written', () => {
     const zero = ebOf(makeTxs(1, 10, true));
     await expectCode(ebStore.putEb({ ...zero, refs: [{ hash: zero.refs[0]!.hash, size: 0 }] }), 'invalid');
     await expectCode(ebStore.putEb({ ...zero, refs: [] }), 'invalid');
+    const dup = ebOf(makeTxs(2, 10, true));
+    await expectCode(ebStore.putEb({ ...dup, refs: [dup.refs[0]!, dup.refs[0]!] }), 'invalid');
     const ok = ebOf(makeTxs(5, 10, true)); // 198 B: at the cap
     await expectCode(ebStore.putEb({ ...ok, announced: { hash: new Uint8Array(32) as Hash32, size: 198 } }), 'hash-mismatch');
     await expectCode(ebStore.putEb({ ...ok, announced: { hash: blake2b256(ok.bytes), size: 197 } }), 'size-mismatch');

@@ -11,8 +11,9 @@
  * - Bad input changes nothing (DESIGN.md §5): EB caps (S_EB, S_EB_tx, MAX_TX_SIZE, §4.3) and every
  *   tx's hash and size are checked before a transaction opens; failures are typed
  *   {@link StorageError}s (`too-large`, `hash-mismatch`, `size-mismatch`, `invalid`).
- * - `complete = true` is set only by a statement that verifies, inside the database, that every
- *   reference is present, in the same transaction as the txs it adds; so after any crash no
+ * - `complete = true` is set in the same transaction as the txs that complete the closure, by a
+ *   statement that verifies inside the database that every reference is present (or, in
+ *   `putClosure`, after that transaction itself stored or found every tx); so after any crash no
  *   half-written closure is marked complete. Txs added by a concurrent transaction or the tx
  *   cache are picked up by {@link EbStore.refreshCompleteness} (run after every commit and at
  *   start-up), since a statement only sees what was committed before it began.
@@ -184,8 +185,12 @@ export class EbStore {
     }
     if (refs.length === 0) throw new StorageError('invalid', 'EB has no references');
     let total = 0;
+    const keys = new Set<string>();
     for (let i = 0; i < refs.length; i++) {
       const r = refs[i]!;
+      const key = Buffer.from(r.hash.buffer, r.hash.byteOffset, r.hash.byteLength).toString('latin1');
+      if (keys.has(key)) throw new StorageError('invalid', `reference ${i} repeats tx ${hashHex(r.hash)} (duplicate EB key, §4.3)`, { index: i });
+      keys.add(key);
       if (r.hash.length !== 32) throw new StorageError('invalid', `reference ${i} hash has ${r.hash.length} bytes`);
       if (!Number.isSafeInteger(r.size) || r.size < 1) {
         throw new StorageError('invalid', `reference ${i} states size ${r.size}; sizes start at 1`, { index: i });
@@ -270,11 +275,13 @@ export class EbStore {
       verifyTx(ebHash, item.index, ref, item.bytes);
       rows.push({ hash: ref.hash, bytes: item.bytes });
     }
-    const completed = await this.database.transaction(async (tx) => {
-      await tx.query(LOCK_SHARED);
-      await this.insertTxs(tx, rows);
-      return this.markCompleteIfPresent(tx, ebHash);
-    });
+    const completed = await retrying(() =>
+      this.database.transaction(async (tx) => {
+        await tx.query(LOCK_SHARED);
+        await this.insertTxs(tx, rows);
+        return this.markCompleteIfPresent(tx, ebHash);
+      }),
+    );
     if (completed) this.emit(ebHash);
     await this.refreshCompleteness(rows.map((r) => r.hash));
     const st = await this.state(ebHash);
@@ -296,20 +303,26 @@ export class EbStore {
     for (let i = 0; i < txs.length; i++) verifyTx(hash, i, input.refs[i]!, txs[i]!);
     await this.checkStaleBound(input, hash);
     const txBytes = input.refs.reduce((s, r) => s + r.size, 0);
-    const completed = await this.database.transaction(async (tx) => {
-      await tx.query(LOCK_SHARED);
-      const inserted = await tx.db
-        .insert(ebs)
-        .values({ hash, bytes: input.bytes, rbHash: input.rbHash, slot: input.slot, txCount: txs.length, txBytes, receivedAt: this.now() })
-        .onConflictDoNothing()
-        .returning({ hash: ebs.hash });
-      if (inserted.length > 0) await this.insertRefs(tx, hash, input.refs);
-      await this.insertTxs(
-        tx,
-        txs.map((bytes, i) => ({ hash: input.refs[i]!.hash, bytes })),
-      );
-      return this.markCompleteIfPresent(tx, hash);
-    });
+    const completed = await retrying(() =>
+      this.database.transaction(async (tx) => {
+        await tx.query(LOCK_SHARED);
+        const inserted = await tx.db
+          .insert(ebs)
+          .values({ hash, bytes: input.bytes, rbHash: input.rbHash, slot: input.slot, txCount: txs.length, txBytes, receivedAt: this.now() })
+          .onConflictDoNothing()
+          .returning({ hash: ebs.hash });
+        if (inserted.length > 0) await this.insertRefs(tx, hash, input.refs);
+        await this.insertTxs(
+          tx,
+          txs.map((bytes, i) => ({ hash: input.refs[i]!.hash, bytes })),
+        );
+        // Every reference is present now: this transaction stored each verified tx or found it
+        // stored, and the shared lock keeps pruning from deleting any before the commit. So the
+        // flag is set without re-checking 40,000 references.
+        const flipped = await tx.query('update ebs set complete = true where hash = $1 and not complete returning hash', [hash]);
+        return flipped.length > 0;
+      }),
+    );
     if (completed) this.emit(hash);
     await this.refreshCompleteness(input.refs.map((r) => r.hash));
     const st = await this.state(hash);
@@ -511,6 +524,7 @@ export class EbStore {
             [v.hash],
           );
           txCount += gone.length;
+          await tx.query('delete from eb_txs where eb_hash = $1', [v.hash]);
           await tx.query('delete from ebs where hash = $1', [v.hash]);
         }
         return { ebs: victims.length, txs: txCount };
@@ -602,12 +616,19 @@ export class EbStore {
   private async insertTxs(tx: TxContext, rows: readonly { hash: Hash32; bytes: Uint8Array }[]): Promise<void> {
     if (rows.length === 0) return;
     if (tx.copyIn && rows.length >= COPY_THRESHOLD) {
-      // COPY cannot skip conflicts: copy into a per-transaction staging table, then insert
-      // with ON CONFLICT DO NOTHING (which also waits out a concurrent insert of the same tx).
-      await tx.query('create temp table if not exists txs_in (hash bytea, size int4, bytes bytea) on commit delete rows');
-      const copyRows = rows.map((r): CopyField[] => [{ t: 'bytes', v: r.hash }, { t: 'int4', v: r.bytes.length }, { t: 'bytes', v: r.bytes }]);
-      await tx.copyIn('copy txs_in (hash, size, bytes) from stdin with (format binary)', encodeCopyBinary(3, copyRows));
-      await tx.query('insert into txs (hash, size, bytes) select hash, size, bytes from txs_in on conflict (hash) do nothing');
+      // COPY cannot skip conflicts: leave out the txs already stored, then COPY the rest straight
+      // into `txs`. A concurrent insert of the same tx makes the COPY fail with a unique
+      // violation; the caller's transaction is then retried (see `retrying`).
+      const have = await tx.query<{ hash: Uint8Array }>(
+        `select hash from txs where hash in
+           (select substring($1::bytea from (i * 32 + 1)::int4 for 32) from generate_series(0, $2::int4 - 1) i)`,
+        [packHashes(rows.map((r) => r.hash)), rows.length],
+      );
+      const stored = new Set(have.map((h) => toHex(h.hash)));
+      const fresh = stored.size === 0 ? rows : rows.filter((r) => !stored.has(toHex(r.hash)));
+      if (fresh.length === 0) return;
+      const copyRows = fresh.map((r): CopyField[] => [{ t: 'bytes', v: r.hash }, { t: 'int4', v: r.bytes.length }, { t: 'bytes', v: r.bytes }]);
+      await tx.copyIn('copy txs (hash, size, bytes) from stdin with (format binary)', encodeCopyBinary(3, copyRows));
       return;
     }
     await tx.query(
@@ -619,6 +640,21 @@ export class EbStore {
        on conflict (hash) do nothing`,
       [packHashes(rows.map((r) => r.hash)), packBlobs(rows.map((r) => r.bytes)), rows.map((r) => r.bytes.length)],
     );
+  }
+}
+
+/**
+ * Run a write transaction, retrying (up to 3 times) when it lost a race on a unique key: another
+ * writer stored the same tx between our existence check and our COPY.
+ */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code ?? (e as { cause?: { code?: unknown } }).cause?.code;
+      if (code !== '23505' || attempt >= 3) throw e;
+    }
   }
 }
 
