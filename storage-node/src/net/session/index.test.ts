@@ -21,7 +21,7 @@ import { FetchManager } from '../fetch/index';
 import { startNetwork } from '../network/index';
 import { attachFetchManager, nodeFetchTarget, type SessionWarning, versionDataFor } from '../peer/index';
 import { MAX_WS_MESSAGE_BYTES, selectSubprotocol } from '../socket/index';
-import { type PeerListener, RelaySession, type RelaySessionEvent, servePeers } from './index';
+import { linkPeers, type PeerListener, RelaySession, type RelaySessionEvent, servePeers } from './index';
 
 const START = Date.parse('2026-11-24T00:00:00.000Z');
 const GENESIS_HASH = blake2b256(ascii('net-test-genesis')) as Hash32;
@@ -78,7 +78,7 @@ describe('RelaySession over real WebSockets', () => {
   const relays: RelaySession[] = [];
   const listeners: PeerListener[] = [];
   beforeAll(async () => {
-    for (let i = 0; i < 8; i++) dbs.push(await openTestDb());
+    dbs.push(...(await Promise.all(Array.from({ length: 10 }, () => openTestDb()))));
   });
   afterAll(async () => {
     for (const r of relays) await r.close();
@@ -261,6 +261,35 @@ describe('RelaySession over real WebSockets', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(events.length).toBe(n);
     expect(relay.current).toBeUndefined();
+  }, 60_000);
+
+  it('links two nodes in memory with the same session code (the successor of node/testkit/link.ts)', async () => {
+    const net = testNetwork({ pools: 1, systemStartMs: START, params: { maxRbBodySize: 1200 }, utxoEntries: 32, label: 'mem-link' });
+    const time = new ManualTime(START - 1);
+    const A = await makeSide('a', net, dbs[8]!, time, { pools: [net.keys[0]!] });
+    const B = await makeSide('b', net, dbs[9]!, time);
+    const link = linkPeers(A, B, versionDataFor(A.node, GENESIS_HASH));
+    await link.ready;
+    const produced: Hash32[] = [];
+    A.node.on('produced', (h) => h.ebAnnouncement && produced.push(h.ebAnnouncement.hash));
+    for (let k = 0; k < 16; k++) await A.node.submitTx(net.wallets.pay().bytes);
+    A.node.start();
+    const bytes = () => link.a.conn.bytesIn + link.a.conn.bytesOut;
+    const synced = () =>
+      (A.node.tipHeader()?.blockNo ?? 0) >= 3 &&
+      toHex(A.node.tipHeader()!.hash) === toHex(B.node.tipHeader()?.hash ?? new Uint8Array(1)) &&
+      produced.some((h) => B.node.ebInfo(h)?.complete);
+    for (let slot = 0; slot < 400 && !synced(); slot++) {
+      await time.advanceTo(A.node.clock.slotStart(slot));
+      await quiesce([A.node, B.node], bytes);
+    }
+    await A.node.stop();
+    expect(synced()).toBe(true);
+    expect(toHex(B.node.stateHash())).toBe(toHex(A.node.stateHash()));
+    expect(B.node.mempool.size + B.node.ledger.txCount).toBeGreaterThan(0); // txs reached B
+    link.close();
+    const end = await link.b.closed;
+    expect(end.code).toBe(1000);
   }, 60_000);
 
   it('refuses a wrong per-peer secret with 1008 handshake:refused and accepts the right one', async () => {

@@ -25,7 +25,7 @@ import type { LeiosNode } from '../../node/index';
 import { Backoff, type BackoffOptions } from '../backoff/index';
 import type { FetchManager } from '../fetch/index';
 import { PeerSession, type SessionWarning } from '../peer/index';
-import { acceptPeers, type Dialer, type PeerSocket, wsDialer } from '../socket/index';
+import { acceptPeers, type Dialer, memorySocketPair, type PeerSocket, wsDialer } from '../socket/index';
 
 /** What happened to a relay session (logs, metrics, tests). */
 export type RelaySessionEvent =
@@ -250,5 +250,52 @@ export function servePeers(opts: ServePeersOptions): PeerListener {
       for (const s of all) s.close(1001, 'going away');
       await Promise.all(all.map((s) => s.closed));
     },
+  };
+}
+
+/** One side of {@link linkPeers}. */
+export interface LinkSide {
+  node: LeiosNode;
+  fetch: FetchManager;
+}
+
+/** Two nodes linked in memory by {@link linkPeers}. */
+export interface PeerLink {
+  /** `a`'s session (initiator) and `b`'s (responder). */
+  readonly a: PeerSession;
+  readonly b: PeerSession;
+  /** Both handshakes done. */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Link two nodes in one process with the production session code over an in-memory socket pair
+ * (test networks and benchmarks; the successor of node/testkit/link.ts).
+ *
+ * @example
+ * ```ts
+ * const link = linkPeers({ node: n1, fetch: f1 }, { node: n2, fetch: f2 }, versionData);
+ * await link.ready;
+ * ```
+ */
+export function linkPeers(a: LinkSide, b: LinkSide, versionData: LocalVersionData, opts: { name?: string; keepAliveMs?: number | null } = {}): PeerLink {
+  const [sa, sb] = memorySocketPair();
+  const name = opts.name ?? `${a.node.name}-${b.node.name}`;
+  const pa = new PeerSession({
+    socket: sa,
+    role: 'initiator',
+    node: a.node,
+    fetch: a.fetch,
+    versionData,
+    id: `${name}/a`,
+    keepAliveMs: opts.keepAliveMs ?? null,
+  });
+  const pb = new PeerSession({ socket: sb, role: 'responder', node: b.node, fetch: b.fetch, versionData, id: `${name}/b` });
+  return {
+    a: pa,
+    b: pb,
+    ready: Promise.all([pa.handshake, pb.handshake]).then(() => undefined),
+    close: () => pa.close(1000, 'done'),
   };
 }
