@@ -32,7 +32,7 @@ import { toHex } from '@leios/shared/bytes';
 import type { ProtocolParams } from '@leios/shared/protocol';
 import type { NodeStatus } from '../api/index';
 import { createDevnetGenesis, type DevnetGenesis, writeDevnetGenesis } from './genesis';
-import { TxGenerator } from './txgen';
+import { type GeneratedTx, TxGenerator } from './txgen';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (storage-node/src/cli → ../../..). */
@@ -73,6 +73,11 @@ export interface DevnetOptions {
   outputsPerFund?: number;
   /** Keep an existing directory (default: wipe it). */
   keep?: boolean;
+  /**
+   * Sign this many txs before any process starts (benchmarks: signing then costs no CPU while
+   * the network runs); the generator sends them first.
+   */
+  pregenerate?: number;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
 }
@@ -117,6 +122,8 @@ export interface TxStats {
   submittedAt: Map<string, number>;
   /** Reference hashes (hex) of the txs a relay answered 202 (bounded to the last 100,000). */
   acceptedRefs: Set<string>;
+  bytesSubmitted: number;
+  bytesAccepted: number;
 }
 
 async function freePort(): Promise<number> {
@@ -254,7 +261,7 @@ async function waitHttp(url: string, child: Child, timeoutMs: number): Promise<v
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   readonly relays: DevnetRelay[] = [];
-  readonly tx: TxStats = { built: 0, accepted: 0, rejected: 0, failed: 0, lastErrors: {}, submittedAt: new Map(), acceptedRefs: new Set() };
+  readonly tx: TxStats = { built: 0, accepted: 0, rejected: 0, failed: 0, lastErrors: {}, submittedAt: new Map(), acceptedRefs: new Set(), bytesSubmitted: 0, bytesAccepted: 0 };
   private generator: TxGenerator | null = null;
   private txTimer: NodeJS.Timeout | null = null;
   private relayVars: Array<Record<string, string>> = [];
@@ -276,17 +283,38 @@ export class Devnet {
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     const stakes = opts.stakes ?? Array.from({ length: opts.nodes }, (_, i) => BigInt(opts.nodes - i) * 1_000_000_000_000n);
-    const genesis = createDevnetGenesis({
-      stakes,
-      funds: opts.funds ?? 8,
-      outputsPerFund: opts.outputsPerFund ?? 512,
-      // a little ahead, so every node starts at slot 0 and none misses its first slots
-      systemStartMs: Math.ceil((Date.now() + 3000) / 1000) * 1000,
-      params: { slotLengthMs: opts.slotMs, ...opts.params },
-    });
+    const make = () =>
+      createDevnetGenesis({
+        stakes,
+        funds: opts.funds ?? 8,
+        outputsPerFund: opts.outputsPerFund ?? 512,
+        // a little ahead, so every node starts at slot 0 and none misses its first slots
+        systemStartMs: Math.ceil((Date.now() + 3000) / 1000) * 1000,
+        params: { slotLengthMs: opts.slotMs, ...opts.params },
+      });
+    let prebuilt: { gen: TxGenerator; txs: GeneratedTx[] } | null = null;
+    if (opts.pregenerate) {
+      // The funds' outputs depend on their seeds only, not on systemStart: sign against a first
+      // genesis, then make the real one (same UTxO) with a fresh systemStart.
+      const t0 = Date.now();
+      const gen = Devnet.generatorFor(make(), opts);
+      const txs: GeneratedTx[] = [];
+      for (let i = 0; i < opts.pregenerate; i++) {
+        const tx = gen.next();
+        if (!tx) break;
+        txs.push(tx);
+      }
+      prebuilt = { gen, txs };
+      log(`signed ${txs.length} txs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const genesis = make();
     const genesisPath = await writeDevnetGenesis(dir, genesis);
     log(`genesis ${toHex(genesis.created.genesis.hash).slice(0, 16)}… ${opts.nodes} pools (stakes ${stakes.join(', ')}), slot ${opts.slotMs} ms`);
     const net = new Devnet(opts, genesis, genesisPath);
+    if (prebuilt) {
+      net.generator = prebuilt.gen;
+      net.prebuilt.push(...prebuilt.txs);
+    }
     process.once('exit', net.exitHook);
     try {
       await net.layout(dir);
@@ -396,24 +424,53 @@ export class Devnet {
     if (n) await stopChild(n);
   }
 
-  /** (Re)start relay `j` (`wrangler dev` on its port). */
-  async startRelay(j: number): Promise<void> {
+  private bundle: Promise<string> | null = null;
+
+  /**
+   * The relay Worker's configuration for relay `j`: the edge's wrangler.jsonc without the per-IP
+   * rate limits and regional environments, with this devnet's vars.
+   */
+  private async relayConfig(j: number, main: string, noBundle: boolean): Promise<Record<string, unknown>> {
     const r = this.relays[j];
     const vars = this.relayVars[j];
     if (!r || !vars) throw new Error(`no relay ${j}`);
-    if (r.proc) return;
-    await mkdir(r.dir, { recursive: true });
     const base = JSON.parse(stripJsonComments(await readFile(join(EDGE_DIR, 'wrangler.jsonc'), 'utf8'))) as Record<string, unknown>;
     delete base.env;
     delete base.ratelimits;
     delete base.$schema;
-    const cfg = {
-      ...base,
-      name: `leios-devnet-${r.name}`,
-      main: join(EDGE_DIR, String(base.main ?? 'src/index.ts')),
-      dev: { ip: '127.0.0.1', port: r.port },
-      vars,
-    };
+    return { ...base, name: `leios-devnet-${r.name}`, main, ...(noBundle ? { no_bundle: true } : {}), dev: { ip: '127.0.0.1', port: r.port }, vars };
+  }
+
+  /**
+   * Bundle the relay Worker once per devnet (`wrangler deploy --dry-run`), so every relay — and
+   * every restart — runs the same code, and `wrangler dev` does not reload the relays when
+   * someone edits edge/src while the devnet runs.
+   */
+  private relayBundle(): Promise<string> {
+    this.bundle ??= (async () => {
+      const out = join(resolve(this.opts.dir), 'edge-bundle');
+      const cfgPath = join(resolve(this.opts.dir), 'edge-bundle.wrangler.json');
+      const base = JSON.parse(stripJsonComments(await readFile(join(EDGE_DIR, 'wrangler.jsonc'), 'utf8'))) as Record<string, unknown>;
+      await writeFile(cfgPath, `${JSON.stringify(await this.relayConfig(0, join(EDGE_DIR, String(base.main ?? 'src/index.ts')), false), null, 2)}\n`, { mode: 0o600 });
+      const c = spawnGroup('edge-bundle', process.execPath, [WRANGLER_BIN, 'deploy', '--dry-run', '--outdir', out, '--config', cfgPath], {
+        cwd: EDGE_DIR,
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+        logPath: join(resolve(this.opts.dir), 'edge-bundle.log'),
+      });
+      const code = await c.exited;
+      if (code !== 0) throw new Error(`bundling the relay Worker failed (exit ${code}); see ${join(this.opts.dir, 'edge-bundle.log')}`);
+      return join(out, 'index.js');
+    })();
+    return this.bundle;
+  }
+
+  /** (Re)start relay `j` (`wrangler dev` on its port). */
+  async startRelay(j: number): Promise<void> {
+    const r = this.relays[j];
+    if (!r) throw new Error(`no relay ${j}`);
+    if (r.proc) return;
+    await mkdir(r.dir, { recursive: true });
+    const cfg = await this.relayConfig(j, await this.relayBundle(), true);
     const cfgPath = join(r.dir, 'wrangler.json');
     await writeFile(cfgPath, `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
     const inspector = await freePort();
@@ -453,16 +510,30 @@ export class Devnet {
     r.proc = null;
   }
 
+  private static generatorFor(g: DevnetGenesis, opts: DevnetOptions): TxGenerator {
+    return new TxGenerator({
+      funds: g.fundSeeds.map((seed, k) => ({ seed, outputs: g.created.funds[k]?.outputs ?? [] })),
+      reuseAfterMs: Math.max(30_000, opts.slotMs * 200),
+      ...(opts.outputsPerTx ? { outputsPerTx: opts.outputsPerTx } : {}),
+    });
+  }
+
+  private txGenerator(): TxGenerator {
+    this.generator ??= Devnet.generatorFor(this.genesis, this.opts);
+    return this.generator;
+  }
+
+  /** Pre-signed txs not sent yet. */
+  get prebuiltLeft(): number {
+    return this.prebuilt.length;
+  }
+  private readonly prebuilt: GeneratedTx[] = [];
+
   /** Start posting generated txs at `opts.txRate` per second, round-robin over the relays. */
   startTxGenerator(rate = this.opts.txRate): void {
     if (this.txTimer) return;
-    const c = this.genesis.created;
-    this.generator ??= new TxGenerator({
-      funds: this.genesis.fundSeeds.map((seed, k) => ({ seed, outputs: c.funds[k]?.outputs ?? [] })),
-      reuseAfterMs: Math.max(30_000, this.opts.slotMs * 200),
-      ...(this.opts.outputsPerTx ? { outputsPerTx: this.opts.outputsPerTx } : {}),
-    });
-    const gen = this.generator;
+    const generator = this.txGenerator();
+    const gen = { next: (): GeneratedTx | null => this.prebuilt.shift() ?? generator.next() };
     let target = 0;
     let relay = 0;
     const startedAt = Date.now();
@@ -483,12 +554,14 @@ export class Devnet {
         inflight++;
         const key = toHex(tx.refHash);
         this.tx.submittedAt.set(key, Date.now());
+        this.tx.bytesSubmitted += tx.bytes.length;
         if (this.tx.submittedAt.size > 100_000) this.tx.submittedAt.delete(this.tx.submittedAt.keys().next().value as string);
         fetch(`${r.url}/v1/tx`, { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: tx.bytes, signal: AbortSignal.timeout(10_000) })
           .then(async (res) => {
             const text = await res.text();
             if (res.status === 202) {
               this.tx.accepted++;
+              this.tx.bytesAccepted += tx.bytes.length;
               this.tx.acceptedRefs.add(key);
               if (this.tx.acceptedRefs.size > 100_000) this.tx.acceptedRefs.delete(this.tx.acceptedRefs.values().next().value as string);
             } else {
@@ -506,6 +579,38 @@ export class Devnet {
       }
     };
     this.txTimer = setInterval(tick, 50);
+  }
+
+  /**
+   * CPU seconds (user + system) used so far by each child's process group (wrangler and workerd
+   * together for a relay), from /proc; plus `orchestrator` for this process. Linux only.
+   */
+  async cpuSeconds(): Promise<Record<string, number>> {
+    const { readdir } = await import('node:fs/promises');
+    const tick = 100; // USER_HZ on Linux
+    const byGroup = new Map<number, number>();
+    for (const d of await readdir('/proc')) {
+      if (!/^[0-9]+$/.test(d)) continue;
+      let stat: string;
+      try {
+        stat = await readFile(`/proc/${d}/stat`, 'utf8');
+      } catch {
+        continue; // exited meanwhile
+      }
+      // fields after the ")" that closes the command name: state ppid pgrp … utime(14) stime(15)
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pgrp = Number(f[2]);
+      const cpu = (Number(f[11]) + Number(f[12])) / tick;
+      byGroup.set(pgrp, (byGroup.get(pgrp) ?? 0) + cpu);
+    }
+    const out: Record<string, number> = {};
+    for (const c of [...this.nodes, ...this.relays]) {
+      const pid = c.proc?.pid;
+      if (pid !== undefined) out[c.name] = byGroup.get(pid) ?? 0;
+    }
+    const u = process.cpuUsage();
+    out.orchestrator = (u.user + u.system) / 1e6;
+    return out;
   }
 
   /** Stop the tx generator. */
@@ -559,7 +664,7 @@ export const DEVNET_DEFAULTS: DevnetOptions = {
   nodes: 3,
   relays: 2,
   slotMs: 1000,
-  txRate: 5,
+  txRate: 20,
   dir: '.leios/devnet',
   postgres: false,
   topology: 'full',
@@ -571,9 +676,10 @@ const HELP = `npm run devnet -- [options]     (or: leios devnet [options])
   --nodes N          storage nodes (default 3)
   --relays M         edge relays (default 2)
   --slot-ms MS       slot length (default 1000; tests use 100-200)
-  --tx-rate R        generated txs per second (default 5; 0 = none)
+  --tx-rate R        generated txs per second (default 20; 0 = none)
   --tx-outputs K     payment outputs per tx (larger txs; default 1)
-  --rb-bytes B       max RB body size S_RB (default 90112; smaller makes EBs appear at low load)
+  --rb-bytes B       max RB body size S_RB (devnet default 4096, so a modest tx rate overflows RBs
+                     into EBs; 90112 is the §15 value)
   --topology T       full (every node dials every relay) | ring (default full)
   --duration S       stop after S seconds (default: until Ctrl-C)
   --postgres         one database per node on DATABASE_URL instead of PGlite
@@ -662,7 +768,7 @@ export async function devnetMain(argv: readonly string[]): Promise<number> {
     apiBasePort: num(values['api-port'], DEVNET_DEFAULTS.apiBasePort, 'api-port'),
     relayBasePort: num(values['relay-port'], DEVNET_DEFAULTS.relayBasePort, 'relay-port'),
     ...(values['tx-outputs'] ? { outputsPerTx: num(values['tx-outputs'], 1, 'tx-outputs') } : {}),
-    ...(values['rb-bytes'] ? { params: { maxRbBodySize: num(values['rb-bytes'], 90_112, 'rb-bytes') } } : {}),
+    params: { maxRbBodySize: num(values['rb-bytes'], 4096, 'rb-bytes') },
     log: (l) => process.stdout.write(`[devnet] ${l}\n`),
   };
   if (opts.nodes < 1 || opts.relays < 1) throw new Error('need at least one node and one relay');
@@ -693,6 +799,7 @@ export async function devnetMain(argv: readonly string[]): Promise<number> {
   });
   const timer = setInterval(() => {
     void summarise(net, seen).then((s) => {
+      if (stopReason) return;
       const line = `slot ${s.slot} | tip #${s.blockNo} ${s.agree ? '(all agree)' : `(${new Set(s.tips).size} tips)`} | EBs ${s.announced} announced / ${s.certified} certified | votes ${s.votes} | ${s.throughput.toFixed(2)} TxkB/s certified | mempool ${s.mempoolTxs} tx | txs ${net.tx.accepted}/${net.tx.built} accepted`;
       if (tty) process.stdout.write(`\r\u001b[2K${line}`);
       else process.stdout.write(`${line}\n`);

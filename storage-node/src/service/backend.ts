@@ -30,7 +30,8 @@ import type {
 } from '../api/index';
 import type { StatusSeries } from '../api/index';
 import type { HeaderInfo } from '../node/blocks';
-import { type LeiosNode, MempoolRejectedError } from '../node/index';
+import { MempoolRejectedError } from '../node/errors';
+import type { LeiosNode } from '../node/index';
 
 /** EBs remembered for the dashboard (oldest forgotten first). */
 export const MAX_TRACKED_EBS = 512;
