@@ -487,6 +487,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     if (h.bodySize > p.maxRbBodySize) reject(`body_size ${h.bodySize} > S_RB`);
     if (h.ebAnnouncement && (h.ebAnnouncement.size < 1 || h.ebAnnouncement.size > p.maxEbSize)) reject('eb_size outside 1..S_EB');
     const epoch = this.clock.epochOf(h.slot);
+    if (epoch < nonce.epoch) reject(`slot ${h.slot} is in an epoch before ${nonce.epoch}`);
     const pool = this.epochs.leaderPool(epoch, h.issuer);
     if (!pool || !bytesEqual(pool.pool.coldVk, h.issuerColdVk)) reject('issuer is not a pool of the epoch snapshot with that cold key');
     if (!headerSignatureOk(h)) reject('bad cold-key signature');
@@ -500,10 +501,15 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     if (this.tree.has(h.hash)) return 'known';
     const now = this.opts.time.now();
     if (!this.tree.parentKnown(h)) {
-      // Still worth checking statelessly: a valid header with an unknown parent is equivocation
-      // evidence (§7.4) if it collides with one we hold.
-      this.checkHeaderStateless(h, this.anchorNonce);
-      this.noteEquivocation(h, now);
+      // A valid header with an unknown parent is still equivocation evidence (§7.4) if it
+      // collides with one we hold. Its nonce comes from a chain we do not have, so a failed
+      // check proves nothing against the sender: the answer stays `unknown-parent`.
+      try {
+        this.checkHeaderStateless(h, this.tree.tip()?.data.nonce ?? this.anchorNonce);
+        this.noteEquivocation(h, now);
+      } catch (e) {
+        if (!(e instanceof BlockRejectedError)) throw e;
+      }
       throw new BlockRejectedError('unknown-parent', `parent of ${toHex(h.hash)} is not known`, { rb: toHex(h.hash), slot: h.slot });
     }
     const parent = h.prevHash ? this.tree.get(h.prevHash) : undefined;
