@@ -20,7 +20,7 @@ process.stdout.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 const doc = {
   package: '@leios/storage-node',
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memGiB: Math.round(os.totalmem() / 2 ** 30), loadavg1m: os.loadavg()[0] },
   results,
 };
 await mkdir(dirname(out), { recursive: true });

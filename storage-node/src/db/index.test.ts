@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStorageError } from '../errors/index';
-import { openTestDb, testDriver } from '../test-support/index';
+import { createScratchDatabase, openTestDb, testDriver } from '../test-support/index';
 import { type Database, openDatabase, redactUrl, rowsOf } from './index';
 import { txs } from './schema';
 
@@ -59,6 +59,19 @@ describe('openDatabase', () => {
     );
     expect(isStorageError(err, 'db-unavailable')).toBe(true);
     expect(String(err)).toContain('127.0.0.1:1/none');
+  });
+
+  it('makes the Postgres suite fail, not skip, when DATABASE_URL is unreachable or unset', async () => {
+    const saved = process.env.DATABASE_URL;
+    try {
+      process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:1/test';
+      await expect(createScratchDatabase()).rejects.toThrow(/unreachable/);
+      delete process.env.DATABASE_URL;
+      await expect(createScratchDatabase()).rejects.toThrow(/needs DATABASE_URL/);
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
   });
 
   it('redacts credentials from URLs', () => {

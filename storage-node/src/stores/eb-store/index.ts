@@ -371,7 +371,15 @@ export class EbStore {
       .from(ebs)
       .where(eq(ebs.hash, ebHash));
     if (!r) return undefined;
-    const missing = r.complete ? 0 : (await this.missing(ebHash)).length;
+    let missing = 0;
+    if (!r.complete) {
+      const [m] = await this.database.raw.query<{ n: unknown }>(
+        `select count(*) as n from eb_txs l where l.eb_hash = $1
+           and not exists (select 1 from txs t where t.hash = l.tx_hash)`,
+        [ebHash],
+      );
+      missing = toNumber(m?.n);
+    }
     return { hash: ebHash, txCount: r.txCount, missing, complete: r.complete };
   }
 
