@@ -347,9 +347,6 @@ export class Relay {
     this.stats.headersAccepted++;
     const ann = h.ebAnnouncement;
     if (ann !== null) {
-      // Votes follow within 3·L_hdr slots: build the epoch's committee (seconds for 900 seats) now,
-      // off this delivery, rather than when the first vote arrives.
-      setTimeout(() => data.committee(), 0);
       const ebHex = toHex(ann.ebHash);
       if (!this.ebs.has(ebHex)) this.addEbRecord({ hex: ebHex, point: { slot: h.slot, hash: ann.ebHash }, rbHex: hex, size: ann.ebSize });
       if (announcementForwardable(h.slot, this.currentSlot(), this.params)) {

@@ -191,7 +191,7 @@ export interface Received {
 }
 
 /** An `initiator_only` peer pulling from the relay. */
-export async function openConsumer(opts: { notifyPipeline?: number } = {}) {
+export async function openConsumer(opts: { notifyPipeline?: number; notifyClient?: boolean } = {}) {
   const w = await openWire({ initiatorOnly: true });
   const received: Received[] = [];
   let waiters: (() => void)[] = [];
@@ -203,7 +203,7 @@ export async function openConsumer(opts: { notifyPipeline?: number } = {}) {
   w.conn.register(bf);
   w.conn.register(lf);
   w.conn.register(ts);
-  w.conn.register(
+  if (opts.notifyClient !== false) w.conn.register(
     new LeiosNotifyClient({
       pipeline: opts.notifyPipeline,
       onNotification: (n) => {
