@@ -1214,4 +1214,3 @@ function toBlockInput(e: Entry): RbBlockInput {
   return { header: toHeaderInput(e.data.header), body: b.bytes };
 }
 
-export { MempoolRejectedError };
