@@ -120,3 +120,31 @@ export function packBlobs(bs: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Decode a binary COPY stream of `(int4 index, bytea)` tuples into an array placed by index
+ * (views of `data`, no copies). Lets the server skip an ORDER BY: a 12 MB sort spills to disk.
+ *
+ * @example `const txs = decodeCopyBinaryIndexed(await raw.copyOut!('copy (select idx, bytes from t) to stdout with (format binary)'))`
+ */
+export function decodeCopyBinaryIndexed(data: Uint8Array): Uint8Array[] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < SIGNATURE.length; i++) {
+    if (data[i] !== SIGNATURE[i]) throw new Error('not a binary COPY stream');
+  }
+  let p = 19 + view.getUint32(15);
+  const out: Uint8Array[] = [];
+  for (;;) {
+    const n = view.getInt16(p);
+    p += 2;
+    if (n === -1) break;
+    if (n !== 2 || view.getInt32(p) !== 4) throw new Error('binary COPY tuple is not (int4, bytea)');
+    const idx = view.getInt32(p + 4);
+    const len = view.getInt32(p + 8);
+    p += 12;
+    if (len < 0 || idx < 0) throw new Error('unexpected NULL or negative index in binary COPY stream');
+    out[idx] = new Uint8Array(data.buffer, data.byteOffset + p, len);
+    p += len;
+  }
+  return out;
+}
