@@ -21,17 +21,22 @@
  *
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { blake2b256 } from '@leios/shared/crypto';
 import { toHex } from '@leios/shared/bytes';
 import { decodeEb, decodeRbBlock } from '@leios/shared/protocol';
 import { Devnet, DEVNET_DEFAULTS } from '../storage-node/src/cli/devnet';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const OFFERED_KBPS = Number(process.env.BENCH_OFFERED_KBPS ?? 250);
+// `npm run bench:devnet -- --offered 250 --mainnet-s 240 --fast-s 120` (shorter windows for a quick look)
+const { values: args } = parseArgs({
+  options: { offered: { type: 'string', default: '250' }, 'mainnet-s': { type: 'string', default: '240' }, 'fast-s': { type: 'string', default: '120' } },
+});
+const OFFERED_KBPS = Number(args.offered);
 /** Payment outputs per tx: ~2.4 kB txs, so 250 kB/s is ~105 tx/s. */
 const OUTPUTS_PER_TX = 60;
 const APPROX_TX_BYTES = 2358;
@@ -41,11 +46,15 @@ interface Setting {
   slotMs: number;
   measureS: number;
   drainS: number;
+  /** Offered load in TxkB/s. */
+  offered: number;
 }
 
 const SETTINGS: Setting[] = [
-  { name: 'mainnet-like (1 s slots, 12 MB EBs)', slotMs: 1000, measureS: Number(process.env.BENCH_MAINNET_S ?? 240), drainS: 60 },
-  { name: 'fast slots (200 ms)', slotMs: 200, measureS: Number(process.env.BENCH_FAST_S ?? 120), drainS: 30 },
+  { name: 'mainnet-like (1 s slots, 12 MB EBs)', slotMs: 1000, measureS: Number(args['mainnet-s']), drainS: 60, offered: OFFERED_KBPS },
+  { name: 'fast slots (200 ms)', slotMs: 200, measureS: Number(args['fast-s']), drainS: 30, offered: OFFERED_KBPS },
+  // reference point: the same network at a tenth of the load, to show where certification holds
+  { name: 'fast slots (200 ms), 1/10 load', slotMs: 200, measureS: Number(args['fast-s']), drainS: 30, offered: OFFERED_KBPS / 10 },
 ];
 
 function sleep(ms: number): Promise<void> {
@@ -64,8 +73,49 @@ async function getBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+/**
+ * From the nodes' §14.1 traces: EB closure latency, and when votes were cast relative to the
+ * EB's slot, against the §6.4 window [3·L_hdr, 3·L_hdr + L_vote) slots.
+ */
+async function voteDiagnostics(paths: string[], slotMs: number, lHdr: number, lVote: number): Promise<Record<string, unknown>> {
+  const closure: number[] = [];
+  const voteOffsetSlots: number[] = [];
+  let quorums = 0;
+  for (const p of paths) {
+    let text = '';
+    try {
+      text = await readFile(p, 'utf8');
+    } catch {
+      continue;
+    }
+    const ebSlot = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const { time_s, message: m } = JSON.parse(line) as { time_s: number; message: Record<string, unknown> };
+      if (m.type === 'EBTxsReceived' && typeof m.latency_s === 'number') closure.push(m.latency_s);
+      if ((m.type === 'EBTxsReceived' || m.type === 'EBGenerated') && typeof m.slot === 'number') ebSlot.set(String(m.id), m.slot);
+      if (m.type === 'QuorumReached') quorums++;
+      if (m.type === 'VTBundleGenerated') {
+        for (const eb of Object.keys((m.votes as Record<string, number>) ?? {})) {
+          const sl = ebSlot.get(eb);
+          if (sl !== undefined) voteOffsetSlots.push((time_s * 1000) / slotMs - sl);
+        }
+      }
+    }
+  }
+  closure.sort((a, b) => a - b);
+  voteOffsetSlots.sort((a, b) => a - b);
+  const r2 = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+  return {
+    ebClosureLatencyS: { p50: r2(quantile(closure, 0.5)), p95: r2(quantile(closure, 0.95)), n: closure.length },
+    voteCastSlotsAfterEbSlot: { p50: r2(quantile(voteOffsetSlots, 0.5)), p95: r2(quantile(voteOffsetSlots, 0.95)), n: voteOffsetSlots.length },
+    voteWindowSlots: [3 * lHdr, 3 * lHdr + lVote],
+    quorumsReached: quorums,
+  };
+}
+
 async function runSetting(s: Setting): Promise<Record<string, unknown>> {
-  const txRate = (OFFERED_KBPS * 1000) / APPROX_TX_BYTES;
+  const txRate = (s.offered * 1000) / APPROX_TX_BYTES;
   const needTxs = Math.ceil(txRate * s.measureS * 1.05);
   const perFund = 1024;
   const funds = Math.ceil(needTxs / perFund) + 1;
@@ -147,13 +197,14 @@ async function runSetting(s: Setting): Promise<Record<string, unknown>> {
     const cpu: Record<string, number> = {};
     for (const [k, v] of Object.entries(cpu1)) cpu[k] = Math.round(((v - (cpu0[k] ?? 0)) / wall) * 1000) / 1000;
     const statuses = await Promise.all(net.nodes.map((_, i) => net.status(i).catch(() => null)));
+    const diag = await voteDiagnostics(net.nodes.map((n) => n.tracePath), s.slotMs, g.params.lHdr, g.params.lVote);
     const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
     return {
       setting: s.name,
       slotLengthMs: s.slotMs,
       windowS: wall,
       offeredTxkBps: r3(accepted / wall / 1000),
-      targetOfferedTxkBps: OFFERED_KBPS,
+      targetOfferedTxkBps: s.offered,
       certifiedTxkBps: r3(certifiedBytes / wall / 1000),
       rbTxkBps: r3(rbBytes / wall / 1000),
       ledgerTxkBps: r3((certifiedBytes + rbBytes) / wall / 1000),
@@ -170,6 +221,7 @@ async function runSetting(s: Setting): Promise<Record<string, unknown>> {
       ebs: { announcedInWindow: ebsAnnounced, certifiedInWindow: ebsCertified, chainBlocks: blocks.length },
       mempoolAtEnd: statuses.map((x) => (x ? x.mempool : null)),
       cpuSecondsPerSecond: cpu,
+      diagnostics: diag,
     };
   } finally {
     await net.stop();
