@@ -97,6 +97,9 @@ export interface OpenDatabaseOptions {
 /** The folder of committed SQL migrations (storage-node/drizzle). */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
+/** Upper bound on one binary COPY (a 12 MB closure takes well under a second). */
+const COPY_TIMEOUT_MS = 60_000;
+
 /** Default PGlite data directory, relative to the working directory. */
 export const DEFAULT_DATA_DIR = '.leios/db';
 
@@ -179,18 +182,46 @@ async function openPostgres(url: string, opts: OpenDatabaseOptions): Promise<Dat
   const wrap = (s: postgres.Sql): RawExecutor => ({
     query: async <R extends RawRow>(text: string, params: readonly unknown[] = []) =>
       (await s.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as R[],
+    // postgres.js resolves a COPY query with its stream and then drops a server error that
+    // arrives after the data (the stream neither finishes nor errors). So callers only COPY
+    // where the server cannot refuse the rows (no unique or foreign keys at stake), and a COPY
+    // that does not finish in time fails loudly instead of hanging the transaction.
     copyIn: async (copySql, data) => {
       const w = await s.unsafe(copySql).writable();
       await new Promise<void>((ok, fail) => {
-        w.on('error', fail);
-        w.on('finish', ok);
+        const timer = setTimeout(
+          () => fail(new StorageError('db-unavailable', `COPY did not complete within ${COPY_TIMEOUT_MS} ms: ${copySql}`)),
+          COPY_TIMEOUT_MS,
+        );
+        w.once('error', (e) => {
+          clearTimeout(timer);
+          fail(e);
+        });
+        w.once('finish', () => {
+          clearTimeout(timer);
+          ok();
+        });
         w.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       });
     },
     copyOut: async (copySql) => {
       const r = await s.unsafe(copySql).readable();
       const chunks: Buffer[] = [];
-      for await (const c of r) chunks.push(c as Buffer);
+      await new Promise<void>((ok, fail) => {
+        const timer = setTimeout(
+          () => fail(new StorageError('db-unavailable', `COPY did not complete within ${COPY_TIMEOUT_MS} ms: ${copySql}`)),
+          COPY_TIMEOUT_MS,
+        );
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.once('error', (e) => {
+          clearTimeout(timer);
+          fail(e);
+        });
+        r.once('end', () => {
+          clearTimeout(timer);
+          ok();
+        });
+      });
       return Buffer.concat(chunks);
     },
   });

@@ -9,8 +9,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { BlockNo, Hash32, PoolId, Slot } from '@leios/shared';
-import { blake2b256 } from '@leios/shared';
+import type { BlockNo, Hash32, PoolId, Slot } from '@leios/shared/types';
+import { blake2b256 } from '@leios/shared/crypto';
 import type { RbBlockInput } from '../stores/chain-db/index';
 import type { EbRef } from '../stores/eb-store/index';
 

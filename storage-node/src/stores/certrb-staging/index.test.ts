@@ -1,4 +1,4 @@
-import type { Hash32, Slot } from '@leios/shared';
+import type { Hash32, Slot } from '@leios/shared/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/index';
 import { isStorageError } from '../../errors/index';

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import type { Hash32 } from '@leios/shared';
-import { hashHex } from '@leios/shared';
+import type { Hash32 } from '@leios/shared/types';
+import { hashHex } from '@leios/shared/types';
 import { StorageError } from '../../errors/index';
 
 /** What the staging area needs from the EB store. */

@@ -19,8 +19,10 @@
  *
  * @module
  */
-import type { BlockNo, Hash32, PoolId, Slot } from '@leios/shared';
-import { blake2b256, bytesEqual, hashHex } from '@leios/shared';
+import type { BlockNo, Hash32, PoolId, Slot } from '@leios/shared/types';
+import { bytesEqual } from '@leios/shared/bytes';
+import { blake2b256 } from '@leios/shared/crypto';
+import { hashHex } from '@leios/shared/types';
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
 import type { Database, Db } from '../../db/index';
 import { chain, rbBodies, rbHeaders } from '../../db/schema';

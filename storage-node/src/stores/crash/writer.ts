@@ -6,8 +6,8 @@
  *
  * Usage: writer.ts <postgres-url | pglite-dir>
  */
-import type { Slot } from '@leios/shared';
-import { blake2b256 } from '@leios/shared';
+import type { Slot } from '@leios/shared/types';
+import { blake2b256 } from '@leios/shared/crypto';
 import { openDatabase } from '../../db/index';
 import { makeBlock, makeEbBytes, makeTxs, makeVote, refsOf } from '../../test-support/fixtures';
 import { type ChainPoint, ChainDb } from '../chain-db/index';

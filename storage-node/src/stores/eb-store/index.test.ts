@@ -1,5 +1,5 @@
-import type { Hash32, Slot } from '@leios/shared';
-import { blake2b256 } from '@leios/shared';
+import type { Hash32, Slot } from '@leios/shared/types';
+import { blake2b256 } from '@leios/shared/crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/index';
@@ -121,6 +121,25 @@ describe('EbStore closures', () => {
     );
     expect(await ebStore.isComplete(st2.hash)).toBe(true);
     expect(await txCount()).toBe(2100);
+  });
+
+  it('survives concurrent writers sharing txs (unique-key races are retried) and completes once', async () => {
+    const ebStore = store();
+    const events: string[] = [];
+    ebStore.onClosureComplete((h) => events.push(Buffer.from(h).toString('hex')));
+    const shared = makeTxs(400, 80);
+    const a = [...shared, ...makeTxs(50, 80)];
+    const b = [...makeTxs(50, 80), ...shared];
+    const [sa, sb] = await Promise.all([ebStore.putClosure(ebOf(a), a), ebStore.putClosure(ebOf(b), b)]);
+    expect(sa.complete && sb.complete).toBe(true);
+    expect(await txCount()).toBe(500);
+    // Two peers deliver halves of one closure at the same time.
+    const c = makeTxs(600, 60);
+    const st = await ebStore.putEb(ebOf(c));
+    const half = (from: number, to: number) => c.slice(from, to).map((bytes, i) => ({ index: from + i, bytes }));
+    await Promise.all([ebStore.addClosureTxs(st.hash, half(0, 300)), ebStore.addClosureTxs(st.hash, half(300, 600))]);
+    expect(await ebStore.isComplete(st.hash)).toBe(true);
+    expect(events.filter((e) => e === Buffer.from(st.hash).toString('hex')).length).toBe(1);
   });
 
   it('completes exactly when every index has arrived, in any order and chunking (property)', async () => {

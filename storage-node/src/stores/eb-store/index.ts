@@ -30,8 +30,10 @@
  *
  * @module
  */
-import type { Hash32, Slot } from '@leios/shared';
-import { blake2b256, bytesEqual, hashHex, toHex } from '@leios/shared';
+import type { Hash32, Slot } from '@leios/shared/types';
+import { bytesEqual, toHex } from '@leios/shared/bytes';
+import { blake2b256 } from '@leios/shared/crypto';
+import { hashHex } from '@leios/shared/types';
 import { eq } from 'drizzle-orm';
 import { type CopyField, decodeCopyBinaryIndexed, encodeCopyBinary, packBlobs, packHashes } from '../../db/copy';
 import type { Database, RawExecutor, TxContext } from '../../db/index';
@@ -611,6 +613,7 @@ export class EbStore {
 
   private async insertRefs(tx: TxContext, ebHash: Hash32, refs: readonly EbRef[]): Promise<void> {
     if (tx.copyIn && refs.length >= COPY_THRESHOLD) {
+      // Cannot conflict: only the transaction whose `ebs` insert went through writes the refs.
       const eb: CopyField = { t: 'bytes', v: ebHash };
       const rows = refs.map((r, i): CopyField[] => [eb, { t: 'int4', v: i }, { t: 'bytes', v: r.hash }, { t: 'int4', v: r.size }]);
       await tx.copyIn('copy eb_txs (eb_hash, idx, tx_hash, tx_size) from stdin with (format binary)', encodeCopyBinary(4, rows));
@@ -628,19 +631,13 @@ export class EbStore {
   private async insertTxs(tx: TxContext, rows: readonly { hash: Hash32; bytes: Uint8Array }[]): Promise<void> {
     if (rows.length === 0) return;
     if (tx.copyIn && rows.length >= COPY_THRESHOLD) {
-      // COPY cannot skip conflicts: leave out the txs already stored, then COPY the rest straight
-      // into `txs`. A concurrent insert of the same tx makes the COPY fail with a unique
-      // violation; the caller's transaction is then retried (see `retrying`).
-      const have = await tx.query<{ hash: Uint8Array }>(
-        `select hash from txs where hash in
-           (select substring($1::bytea from (i * 32 + 1)::int4 for 32) from generate_series(0, $2::int4 - 1) i)`,
-        [packHashes(rows.map((r) => r.hash)), rows.length],
-      );
-      const stored = new Set(have.map((h) => toHex(h.hash)));
-      const fresh = stored.size === 0 ? rows : rows.filter((r) => !stored.has(toHex(r.hash)));
-      if (fresh.length === 0) return;
-      const copyRows = fresh.map((r): CopyField[] => [{ t: 'bytes', v: r.hash }, { t: 'int4', v: r.bytes.length }, { t: 'bytes', v: r.bytes }]);
-      await tx.copyIn('copy txs (hash, size, bytes) from stdin with (format binary)', encodeCopyBinary(3, copyRows));
+      // COPY cannot skip conflicts (and postgres.js loses a server error raised by one): copy
+      // into a constraint-free per-transaction staging table, then insert with ON CONFLICT DO
+      // NOTHING, which also waits out a concurrent insert of the same tx.
+      await tx.query('create temp table if not exists txs_in (hash bytea, size int4, bytes bytea) on commit delete rows');
+      const copyRows = rows.map((r): CopyField[] => [{ t: 'bytes', v: r.hash }, { t: 'int4', v: r.bytes.length }, { t: 'bytes', v: r.bytes }]);
+      await tx.copyIn('copy txs_in (hash, size, bytes) from stdin with (format binary)', encodeCopyBinary(3, copyRows));
+      await tx.query('insert into txs (hash, size, bytes) select hash, size, bytes from txs_in on conflict (hash) do nothing');
       return;
     }
     await tx.query(
@@ -656,8 +653,8 @@ export class EbStore {
 }
 
 /**
- * Run a write transaction, retrying (up to 3 times) when it lost a race on a unique key: another
- * writer stored the same tx between our existence check and our COPY.
+ * Run a write transaction, retrying (up to 3 times) when it lost a race on a unique key (a
+ * defence in depth: the statements that can meet a concurrent writer use ON CONFLICT).
  */
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

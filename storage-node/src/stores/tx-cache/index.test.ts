@@ -1,5 +1,5 @@
-import type { Hash32, Slot } from '@leios/shared';
-import { blake2b256 } from '@leios/shared';
+import type { Hash32, Slot } from '@leios/shared/types';
+import { blake2b256 } from '@leios/shared/crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/index';
 import { isStorageError } from '../../errors/index';

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { Hash32 } from '@leios/shared';
-import { blake2b256 } from '@leios/shared';
+import type { Hash32 } from '@leios/shared/types';
+import { blake2b256 } from '@leios/shared/crypto';
 import { packBlobs, packHashes } from '../../db/copy';
 import type { Database } from '../../db/index';
 import { toNumber } from '../../db/index';

@@ -1,4 +1,4 @@
-import type { Hash32 } from '@leios/shared';
+import type { Hash32 } from '@leios/shared/types';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/index';
 import { isStorageError, type StorageErrorCode } from '../../errors/index';

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import type { Hash32 } from '@leios/shared';
-import { hashHex } from '@leios/shared';
+import type { Hash32 } from '@leios/shared/types';
+import { hashHex } from '@leios/shared/types';
 import type { Database } from '../../db/index';
 import { toNumber } from '../../db/index';
 import { StorageError } from '../../errors/index';
