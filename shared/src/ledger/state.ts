@@ -17,8 +17,10 @@ import { toHex } from '../bytes/index';
 import { TxInvalidError } from '../errors/index';
 import type { Hash32, PoolId } from '../types/index';
 import type { Tx, VoteKey } from './tx';
+import { APPLY_KEYED, keysFor, rememberKeys } from './key';
+import { checkTx, type KeyedTxDelta, type ResolvedContext, resolveContext } from './rules';
 import { OverlayUtxo, type UtxoDelta, type UtxoEntry, type UtxoView } from './utxo';
-import { applyTx, type LedgerContext, type TxDelta, type ValidationLevel } from './validate';
+import type { LedgerContext, TxDelta, ValidationLevel } from './validate';
 
 /** The effect of a sequence of txs: per-tx deltas, and the net change against the base view. */
 export interface BlockDelta extends UtxoDelta {
@@ -55,22 +57,32 @@ function runTxs(
   txs: readonly Tx[],
   level: ValidationLevel,
   slot: number,
-  ctx: LedgerContext,
+  ctx: ResolvedContext,
   part: BlockPart,
   out: TxDelta[],
 ): void {
   for (let i = 0; i < txs.length; i++) {
     const tx = txs[i]!;
-    let d: TxDelta;
+    let d: KeyedTxDelta;
     try {
-      d = applyTx(ov, tx, level, slot, ctx);
+      d = checkTx(ov, tx, level, slot, ctx);
     } catch (e) {
       if (e instanceof TxInvalidError) throw new BlockTxError(part, i, tx.id, e);
       throw e;
     }
-    ov.apply(d, false);
-    out.push(d);
+    // the keys were computed by the check: commit without recomputing them
+    ov[APPLY_KEYED](d.delta, d.ck, d.pk);
+    out.push(d.delta);
   }
+}
+
+/** The block delta of an overlay's pending changes (keys remembered for the commit and undo). */
+function blockDelta(ov: OverlayUtxo, txs: TxDelta[]): BlockDelta {
+  const net = ov.netDelta();
+  const d: BlockDelta = { txs, consumed: net.consumed, produced: net.produced };
+  const k = keysFor(net);
+  rememberKeys(d, k.ck, k.pk);
+  return d;
 }
 
 /**
@@ -94,8 +106,8 @@ export function applyTxs(
 ): BlockDelta {
   const ov = new OverlayUtxo(view);
   const deltas: TxDelta[] = [];
-  runTxs(ov, txs, level, slot, ctx, part, deltas);
-  return { txs: deltas, consumed: ov.consumedFromBase(), produced: ov.producedNet() };
+  runTxs(ov, txs, level, slot, resolveContext(ctx), part, deltas);
+  return blockDelta(ov, deltas);
 }
 
 /** What one block contributes to the ledger. */
@@ -125,9 +137,10 @@ export interface LedgerBlock {
 export function applyBlock(view: UtxoView, block: LedgerBlock, ctx: LedgerContext = {}): BlockDelta {
   const ov = new OverlayUtxo(view);
   const deltas: TxDelta[] = [];
-  if (block.certifiedEb) runTxs(ov, block.certifiedEb.txs, 'noValidate', block.certifiedEb.slot, ctx, 'eb', deltas);
-  runTxs(ov, block.txs, block.level ?? 'apply', block.slot, ctx, 'rb', deltas);
-  return { txs: deltas, consumed: ov.consumedFromBase(), produced: ov.producedNet() };
+  const rc = resolveContext(ctx);
+  if (block.certifiedEb) runTxs(ov, block.certifiedEb.txs, 'noValidate', block.certifiedEb.slot, rc, 'eb', deltas);
+  runTxs(ov, block.txs, block.level ?? 'apply', block.slot, rc, 'rb', deltas);
+  return blockDelta(ov, deltas);
 }
 
 /** Σ fees of a block delta. */

@@ -25,9 +25,10 @@
  *
  * @module
  */
-import { ascii, bytesEqual, concatBytes, fromHex, u64be } from '../bytes/index';
+import { ascii, bytesEqual, concatBytes, u64be } from '../bytes/index';
 import { blake2b256 } from '../crypto/blake2b';
 import type { Hash32 } from '../types/index';
+import { APPLY_KEYED, hexKey, keysFor, parseRefKey, refKey, refKeyOfHex, rememberKeys } from './key';
 import type { OutRef, TxOutput } from './tx';
 
 /** Read access to a UTxO set: the output at `(txId, index)`, or `undefined` if absent / spent. */
@@ -47,17 +48,10 @@ export interface UtxoDelta {
   readonly produced: readonly UtxoEntry[];
 }
 
-/** Two hex char codes per byte value, for building keys without intermediate strings. */
-const HEX_CODES: Uint16Array = (() => {
-  const t = new Uint16Array(256);
-  const cs = '0123456789abcdef';
-  for (let i = 0; i < 256; i++) t[i] = (cs.charCodeAt(i >> 4) << 8) | cs.charCodeAt(i & 15);
-  return t;
-})();
-
 /**
- * The map key of an output reference: `<txid hex>#<index>`. Built as one flat string (keys are
- * made and hashed several times per tx, so this is on the hot path of block application).
+ * The map key of an output reference: `<txid hex>#<index>`. A readable, stable key for callers'
+ * own maps; the ledger's sets key their maps by a more compact internal key (module key.ts), so
+ * this is off their hot path.
  *
  * @example
  * ```ts
@@ -65,13 +59,7 @@ const HEX_CODES: Uint16Array = (() => {
  * ```
  */
 export function utxoKey(txId: Uint8Array, index: number): string {
-  const codes = new Array<number>(2 * txId.length);
-  for (let i = 0; i < txId.length; i++) {
-    const v = HEX_CODES[txId[i]!]!;
-    codes[2 * i] = v >> 8;
-    codes[2 * i + 1] = v & 0xff;
-  }
-  return `${String.fromCharCode.apply(null, codes)}#${index}`;
+  return hexKey(txId, index);
 }
 
 /** A view that can also be read by {@link utxoKey} (saves recomputing keys in stacked views). */
@@ -79,8 +67,17 @@ export interface KeyedUtxoView extends UtxoView {
   getByKey(key: string): TxOutput | undefined;
 }
 
-function isKeyed(v: UtxoView): v is KeyedUtxoView {
-  return typeof (v as Partial<KeyedUtxoView>).getByKey === 'function';
+/**
+ * A view that can be read by the ledger's compact internal key (what {@link MemoryUtxo} and
+ * {@link OverlayUtxo} implement, so stacked views compute a key once per lookup).
+ */
+export interface RefKeyedUtxoView extends UtxoView {
+  getByRefKey(key: string): TxOutput | undefined;
+}
+
+/** Whether `v` can be read by the compact internal key. */
+export function isRefKeyed(v: UtxoView): v is RefKeyedUtxoView {
+  return typeof (v as Partial<RefKeyedUtxoView>).getByRefKey === 'function';
 }
 
 const ENTRY_TAG = ascii('LEIOS-UTXO');
@@ -166,8 +163,9 @@ export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
 }
 
 /**
- * An in-memory UTxO set (Map keyed by {@link utxoKey}) with apply / exact undo of deltas and an
- * incremental, lazily-computed state hash.
+ * An in-memory UTxO set with apply / exact undo of deltas and an incremental, lazily-computed
+ * state hash. Keyed internally by the compact key of key.ts; {@link getByKey} still accepts
+ * {@link utxoKey} keys.
  *
  * @example
  * ```ts
@@ -178,15 +176,17 @@ export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
  * utxo.undo(delta); // rollback
  * ```
  */
-export class MemoryUtxo implements KeyedUtxoView {
+export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   private readonly map = new Map<string, UtxoEntry>();
   private readonly acc = new Sum256();
   /**
-   * Entries added (+) / removed (−) since the accumulator was last brought up to date. Bounded:
-   * past {@link MAX_PENDING} the digests are folded in eagerly, so a caller that never asks for
-   * the hash does not accumulate memory.
+   * Entries added / removed since the accumulator was last brought up to date (the sum is
+   * commutative, so the order of folding does not matter). Bounded: past {@link MAX_PENDING}
+   * the digests are folded in eagerly, so a caller that never asks for the hash does not
+   * accumulate memory.
    */
-  private pending: Array<{ entry: UtxoEntry; remove: boolean }> = [];
+  private pendingAdd: UtxoEntry[] = [];
+  private pendingRemove: UtxoEntry[] = [];
 
   /** A set holding `entries` (e.g. the genesis `initialUtxo`); throws on a repeated reference. */
   static fromEntries(entries: Iterable<UtxoEntry>): MemoryUtxo {
@@ -196,10 +196,15 @@ export class MemoryUtxo implements KeyedUtxoView {
   }
 
   get(txId: Hash32, index: number): TxOutput | undefined {
-    return this.map.get(utxoKey(txId, index))?.output;
+    return this.map.get(refKey(txId, index))?.output;
   }
 
   getByKey(key: string): TxOutput | undefined {
+    const k = refKeyOfHex(key);
+    return k === undefined ? undefined : this.map.get(k)?.output;
+  }
+
+  getByRefKey(key: string): TxOutput | undefined {
     return this.map.get(key)?.output;
   }
 
@@ -208,7 +213,7 @@ export class MemoryUtxo implements KeyedUtxoView {
     return this.map.size;
   }
 
-  /** All entries in insertion order. */
+  /** All entries (in the order they were last added). */
   entries(): IterableIterator<UtxoEntry> {
     return this.map.values();
   }
@@ -222,36 +227,49 @@ export class MemoryUtxo implements KeyedUtxoView {
 
   /**
    * Apply a delta: remove `consumed`, then add `produced`. Atomic: throws (an invariant `Error`,
-   * since a delta computed against this state always fits) before changing anything if a consumed
-   * entry is absent or different, or a produced reference is already present.
+   * since a delta computed against this state always fits) and changes nothing if a consumed
+   * entry is absent, different or repeated, or a produced reference is already present or
+   * repeated.
    */
   apply(delta: UtxoDelta): void {
-    const ck = delta.consumed.map((e) => utxoKey(e.ref.txId, e.ref.index));
-    const pk = delta.produced.map((e) => utxoKey(e.ref.txId, e.ref.index));
-    const gone = new Set<string>();
-    for (let i = 0; i < ck.length; i++) {
+    const { ck, pk } = keysFor(delta);
+    const { consumed, produced } = delta;
+    const map = this.map;
+    // Change as we check, and put everything back on failure: no per-call sets, and a repeated
+    // key fails naturally (its first occurrence already removed / added it).
+    const was = new Array<UtxoEntry>(ck.length);
+    let i = 0;
+    let j = 0;
+    let err: string | undefined;
+    for (; i < ck.length; i++) {
       const k = ck[i]!;
-      const e = delta.consumed[i]!;
-      const cur = this.map.get(k);
-      if (!cur || gone.has(k) || (cur.output !== e.output && !sameOutput(cur.output, e.output))) {
-        throw new Error(`MemoryUtxo.apply: consumed entry ${k} is not present`);
+      const e = consumed[i]!;
+      const cur = map.get(k);
+      if (cur === undefined || (cur.output !== e.output && !sameOutput(cur.output, e.output))) {
+        err = `consumed entry ${hexKey(e.ref.txId, e.ref.index)} is not present`;
+        break;
       }
-      gone.add(k);
+      was[i] = cur;
+      map.delete(k);
     }
-    const added = new Set<string>();
-    for (const k of pk) {
-      if ((this.map.has(k) && !gone.has(k)) || added.has(k)) throw new Error(`MemoryUtxo.apply: produced entry ${k} already present or repeated`);
-      added.add(k);
+    if (err === undefined) {
+      for (; j < pk.length; j++) {
+        const k = pk[j]!;
+        if (map.has(k)) {
+          const r = produced[j]!.ref;
+          err = `produced entry ${hexKey(r.txId, r.index)} already present or repeated`;
+          break;
+        }
+        map.set(k, produced[j]!);
+      }
     }
-    for (let i = 0; i < ck.length; i++) {
-      this.map.delete(ck[i]!);
-      this.pending.push({ entry: delta.consumed[i]!, remove: true });
+    if (err !== undefined) {
+      while (j-- > 0) map.delete(pk[j]!);
+      while (i-- > 0) map.set(ck[i]!, was[i]!);
+      throw new Error(`MemoryUtxo.apply: ${err}`);
     }
-    for (let i = 0; i < pk.length; i++) {
-      const e = delta.produced[i]!;
-      this.map.set(pk[i]!, e);
-      this.pending.push({ entry: e, remove: false });
-    }
+    for (const e of consumed) this.pendingRemove.push(e);
+    for (const e of produced) this.pendingAdd.push(e);
     this.bound();
   }
 
@@ -260,25 +278,44 @@ export class MemoryUtxo implements KeyedUtxoView {
    * `consumed`. Atomic like {@link apply}.
    */
   undo(delta: UtxoDelta): void {
-    const ck = delta.consumed.map((e) => utxoKey(e.ref.txId, e.ref.index));
-    const pk = delta.produced.map((e) => utxoKey(e.ref.txId, e.ref.index));
-    const back = new Set<string>();
-    for (const k of pk) {
-      if (!this.map.has(k) || back.has(k)) throw new Error(`MemoryUtxo.undo: produced entry ${k} is not present`);
-      back.add(k);
+    const { ck, pk } = keysFor(delta);
+    const { consumed, produced } = delta;
+    const map = this.map;
+    const was = new Array<UtxoEntry>(pk.length);
+    let j = pk.length;
+    let i = ck.length;
+    let err: string | undefined;
+    while (j > 0) {
+      const k = pk[j - 1]!;
+      const e = produced[j - 1]!;
+      const cur = map.get(k);
+      if (cur === undefined || (cur.output !== e.output && !sameOutput(cur.output, e.output))) {
+        err = `produced entry ${hexKey(e.ref.txId, e.ref.index)} is not present`;
+        break;
+      }
+      j--;
+      was[j] = cur;
+      map.delete(k);
     }
-    for (const k of ck) {
-      if (this.map.has(k) && !back.has(k)) throw new Error(`MemoryUtxo.undo: consumed entry ${k} is present`);
+    if (err === undefined) {
+      while (i > 0) {
+        const k = ck[i - 1]!;
+        if (map.has(k)) {
+          const r = consumed[i - 1]!.ref;
+          err = `consumed entry ${hexKey(r.txId, r.index)} is present`;
+          break;
+        }
+        i--;
+        map.set(k, consumed[i]!);
+      }
     }
-    for (let i = pk.length - 1; i >= 0; i--) {
-      this.map.delete(pk[i]!);
-      this.pending.push({ entry: delta.produced[i]!, remove: true });
+    if (err !== undefined) {
+      for (; i < ck.length; i++) map.delete(ck[i]!);
+      for (; j < pk.length; j++) map.set(pk[j]!, was[j]!);
+      throw new Error(`MemoryUtxo.undo: ${err}`);
     }
-    for (let i = ck.length - 1; i >= 0; i--) {
-      const e = delta.consumed[i]!;
-      this.map.set(ck[i]!, e);
-      this.pending.push({ entry: e, remove: false });
-    }
+    for (const e of was) this.pendingRemove.push(e);
+    for (const e of consumed) this.pendingAdd.push(e);
     this.bound();
   }
 
@@ -292,12 +329,14 @@ export class MemoryUtxo implements KeyedUtxoView {
   }
 
   private fold(): void {
-    for (const p of this.pending) this.acc.add(utxoEntryDigest(p.entry), p.remove);
-    this.pending = [];
+    for (const e of this.pendingAdd) this.acc.add(utxoEntryDigest(e), false);
+    for (const e of this.pendingRemove) this.acc.add(utxoEntryDigest(e), true);
+    this.pendingAdd = [];
+    this.pendingRemove = [];
   }
 
   private bound(): void {
-    if (this.pending.length > MAX_PENDING) this.fold();
+    if (this.pendingAdd.length + this.pendingRemove.length > MAX_PENDING) this.fold();
   }
 
   /** An independent copy (entries are immutable and shared). */
@@ -321,31 +360,36 @@ export class MemoryUtxo implements KeyedUtxoView {
  * pending.apply(validateAgainst(pending, tx, 'apply', slot));
  * ```
  */
-export class OverlayUtxo implements KeyedUtxoView {
+export class OverlayUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   private readonly added = new Map<string, UtxoEntry>();
   private readonly spent = new Map<string, UtxoEntry>();
 
-  private readonly keyedBase: KeyedUtxoView | undefined;
+  private readonly refBase: RefKeyedUtxoView | undefined;
 
   constructor(readonly base: UtxoView) {
-    this.keyedBase = isKeyed(base) ? base : undefined;
+    this.refBase = isRefKeyed(base) ? base : undefined;
   }
 
   get(txId: Hash32, index: number): TxOutput | undefined {
-    const k = utxoKey(txId, index);
+    const k = refKey(txId, index);
     const a = this.added.get(k);
-    if (a) return a.output;
+    if (a !== undefined) return a.output;
     if (this.spent.has(k)) return undefined;
-    return this.keyedBase ? this.keyedBase.getByKey(k) : this.base.get(txId, index);
+    return this.refBase !== undefined ? this.refBase.getByRefKey(k) : this.base.get(txId, index);
+  }
+
+  getByRefKey(key: string): TxOutput | undefined {
+    const a = this.added.get(key);
+    if (a !== undefined) return a.output;
+    if (this.spent.has(key)) return undefined;
+    if (this.refBase !== undefined) return this.refBase.getByRefKey(key);
+    const r = parseRefKey(key);
+    return this.base.get(r.txId, r.index);
   }
 
   getByKey(key: string): TxOutput | undefined {
-    const a = this.added.get(key);
-    if (a) return a.output;
-    if (this.spent.has(key)) return undefined;
-    if (this.keyedBase) return this.keyedBase.getByKey(key);
-    const i = key.lastIndexOf('#');
-    return this.base.get(fromHex(key.slice(0, i)) as Hash32, Number(key.slice(i + 1)));
+    const k = refKeyOfHex(key);
+    return k === undefined ? undefined : this.getByRefKey(k);
   }
 
   /**
@@ -353,40 +397,50 @@ export class OverlayUtxo implements KeyedUtxoView {
    * unless `checked` is false, for callers whose delta was just computed against this view).
    */
   apply(delta: UtxoDelta, checked = true): void {
+    const { ck, pk } = keysFor(delta);
     if (checked) {
       const gone = new Set<string>();
-      for (const e of delta.consumed) {
-        const k = utxoKey(e.ref.txId, e.ref.index);
-        if (gone.has(k) || this.get(e.ref.txId, e.ref.index) === undefined) {
-          throw new Error(`OverlayUtxo.apply: consumed entry ${k} is not visible`);
+      for (let i = 0; i < ck.length; i++) {
+        const k = ck[i]!;
+        if (gone.has(k) || this.getByRefKey(k) === undefined) {
+          const r = delta.consumed[i]!.ref;
+          throw new Error(`OverlayUtxo.apply: consumed entry ${hexKey(r.txId, r.index)} is not visible`);
         }
         gone.add(k);
       }
-      for (const e of delta.produced) {
-        const k = utxoKey(e.ref.txId, e.ref.index);
-        if (this.get(e.ref.txId, e.ref.index) !== undefined && !gone.has(k)) {
-          throw new Error(`OverlayUtxo.apply: produced entry ${k} already visible`);
+      for (let j = 0; j < pk.length; j++) {
+        const k = pk[j]!;
+        if (this.getByRefKey(k) !== undefined && !gone.has(k)) {
+          const r = delta.produced[j]!.ref;
+          throw new Error(`OverlayUtxo.apply: produced entry ${hexKey(r.txId, r.index)} already visible`);
         }
       }
     }
-    for (const e of delta.consumed) {
-      const k = utxoKey(e.ref.txId, e.ref.index);
-      if (!this.added.delete(k)) this.spent.set(k, e);
+    this[APPLY_KEYED](delta, ck, pk);
+  }
+
+  /** Apply with keys the caller computed (module key.ts), unchecked. */
+  [APPLY_KEYED](delta: UtxoDelta, ck: readonly string[], pk: readonly string[]): void {
+    const { consumed, produced } = delta;
+    for (let i = 0; i < ck.length; i++) {
+      const k = ck[i]!;
+      if (!this.added.delete(k)) this.spent.set(k, consumed[i]!);
     }
-    for (const e of delta.produced) this.added.set(utxoKey(e.ref.txId, e.ref.index), e);
+    for (let j = 0; j < pk.length; j++) this.added.set(pk[j]!, produced[j]!);
   }
 
   /** Undo a delta applied on top of this overlay (the last one, or one still intact). */
   undo(delta: UtxoDelta): void {
-    for (let i = delta.produced.length - 1; i >= 0; i--) {
-      const e = delta.produced[i]!;
-      const k = utxoKey(e.ref.txId, e.ref.index);
-      if (!this.added.delete(k)) throw new Error(`OverlayUtxo.undo: produced entry ${k} is not pending`);
+    const { ck, pk } = keysFor(delta);
+    for (let j = pk.length - 1; j >= 0; j--) {
+      if (!this.added.delete(pk[j]!)) {
+        const r = delta.produced[j]!.ref;
+        throw new Error(`OverlayUtxo.undo: produced entry ${hexKey(r.txId, r.index)} is not pending`);
+      }
     }
-    for (let i = delta.consumed.length - 1; i >= 0; i--) {
-      const e = delta.consumed[i]!;
-      const k = utxoKey(e.ref.txId, e.ref.index);
-      if (!this.spent.delete(k)) this.added.set(k, e);
+    for (let i = ck.length - 1; i >= 0; i--) {
+      const k = ck[i]!;
+      if (!this.spent.delete(k)) this.added.set(k, delta.consumed[i]!);
     }
   }
 
@@ -400,9 +454,14 @@ export class OverlayUtxo implements KeyedUtxoView {
     return [...this.added.values()];
   }
 
-  /** The net pending change as one delta against the base. */
+  /**
+   * The net pending change as one delta against the base (its keys are remembered, so
+   * committing it to a {@link MemoryUtxo} does not recompute them).
+   */
   netDelta(): UtxoDelta {
-    return { consumed: this.consumedFromBase(), produced: this.producedNet() };
+    const d = { consumed: Object.freeze(this.consumedFromBase()), produced: Object.freeze(this.producedNet()) };
+    rememberKeys(d, [...this.spent.keys()], [...this.added.keys()]);
+    return d;
   }
 
   /** Drop all pending changes. */

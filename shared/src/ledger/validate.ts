@@ -23,14 +23,11 @@
  *
  * @module
  */
-import { bytesEqual, toHex } from '../bytes/index';
-import { blake2b224 } from '../crypto/blake2b';
-import { popVerify } from '../crypto/bls/index';
-import { ed25519Verify } from '../crypto/ed25519';
-import { TxInvalidError } from '../errors/index';
+import { toHex } from '../bytes/index';
 import type { Hash32, Lovelace, PoolId } from '../types/index';
-import { DEFAULT_LEDGER_PARAMS, type KeyReg, type LedgerParams, minFee, type Tx } from './tx';
-import { type UtxoDelta, type UtxoEntry, type UtxoView, utxoKey } from './utxo';
+import { checkTx, resolveContext, SHARED_VERIFIERS } from './rules';
+import type { KeyReg, LedgerParams, Tx } from './tx';
+import type { UtxoDelta, UtxoView } from './utxo';
 
 /** §5.3 validation levels. */
 export type ValidationLevel = 'apply' | 'reapply' | 'noValidate';
@@ -55,8 +52,6 @@ export function poolLookup(pools: Iterable<{ readonly poolId: Uint8Array; readon
   return { coldVk: (id) => m.get(toHex(id)) };
 }
 
-const NO_POOLS: PoolLookup = { coldVk: () => undefined };
-
 /**
  * Signature verifiers used at level `apply`. They MUST implement exactly the rules of §2.2 / §2.3
  * (strict Ed25519: reject `S >= L`, non-canonical and small-order keys; PoP with the PoP DST),
@@ -69,7 +64,7 @@ export interface LedgerVerifiers {
 }
 
 /** The shared verifiers (@noble/curves based, run everywhere). */
-export const DEFAULT_VERIFIERS: LedgerVerifiers = Object.freeze({ ed25519: ed25519Verify, pop: popVerify });
+export const DEFAULT_VERIFIERS: LedgerVerifiers = SHARED_VERIFIERS;
 
 /** What the rules need besides the view: parameters (default §15), the pool list, verifiers. */
 export interface LedgerContext {
@@ -89,23 +84,6 @@ export interface TxDelta extends UtxoDelta {
   readonly keyRegs: readonly KeyReg[];
 }
 
-/** Witness addresses `H224(vk)` (hex) per decoded tx: reused when a mempool tx is re-validated. */
-const witnessAddressCache = new WeakMap<Tx, Set<string>>();
-
-function witnessAddresses(tx: Tx): Set<string> {
-  let s = witnessAddressCache.get(tx);
-  if (!s) {
-    s = new Set<string>();
-    for (const w of tx.witnesses) s.add(toHex(blake2b224(w.vk)));
-    witnessAddressCache.set(tx, s);
-  }
-  return s;
-}
-
-function fail(rule: TxInvalidError['rule'], tx: Tx, detail: string): never {
-  throw new TxInvalidError(rule, `tx ${toHex(tx.id)}: ${detail}`);
-}
-
 /**
  * Check `tx` against `view` at `slot` (the block slot; for EB txs the announcing RB's slot; for
  * the mempool the current slot) at `level`, and return its delta. Pure: `view` is only read.
@@ -118,100 +96,7 @@ function fail(rule: TxInvalidError['rule'], tx: Tx, detail: string): never {
  * ```
  */
 export function applyTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: number, ctx: LedgerContext = {}): TxDelta {
-  const params = ctx.params ?? DEFAULT_LEDGER_PARAMS;
-  const { inputs, outputs, fee, ttlSlot, keyRegs } = tx.body;
-  const full = level !== 'noValidate';
-
-  if (full) {
-    if (tx.bytes.length > params.maxTxSize) {
-      fail('tx-too-large', tx, `${tx.bytes.length} bytes > MAX_TX_SIZE ${params.maxTxSize}`);
-    }
-    if (inputs.length > 1) {
-      const seen = new Set<string>();
-      for (const inp of inputs) {
-        const k = utxoKey(inp.txId, inp.index);
-        if (seen.has(k)) fail('duplicate-input', tx, `input ${k} listed twice`);
-        seen.add(k);
-      }
-    }
-    for (const [i, o] of outputs.entries()) {
-      if (o.amount < 1n) fail('output-too-small', tx, `output ${i} amount ${o.amount} < 1`);
-    }
-    if (tx.witnesses.length > 1) {
-      const vks = new Set<string>();
-      for (const w of tx.witnesses) {
-        const k = toHex(w.vk);
-        if (vks.has(k)) fail('duplicate-witness', tx, `vk ${k} repeats`);
-        vks.add(k);
-      }
-    }
-    if (ttlSlot < BigInt(slot)) fail('expired', tx, `ttl_slot ${ttlSlot} < slot ${slot}`);
-    const need = minFee(tx.bytes.length, params);
-    if (fee < need) fail('fee-too-small', tx, `fee ${fee} < ${need} for ${tx.bytes.length} bytes`);
-  }
-
-  // Inputs: present in the view and not consumed earlier in this tx.
-  const consumed: UtxoEntry[] = [];
-  let totalIn = 0n;
-  let spentHere: Set<string> | undefined;
-  for (const inp of inputs) {
-    const out = view.get(inp.txId, inp.index);
-    if (inputs.length > 1) {
-      spentHere ??= new Set<string>();
-      const k = utxoKey(inp.txId, inp.index);
-      // Only reachable at noValidate: the full levels rejected duplicates above.
-      if (spentHere.has(k)) fail('input-missing', tx, `input ${k} spent twice in the tx`);
-      spentHere.add(k);
-    }
-    if (out === undefined) fail('input-missing', tx, `input ${utxoKey(inp.txId, inp.index)} not in the UTxO set`);
-    consumed.push({ ref: inp, output: out });
-    totalIn += out.amount;
-  }
-
-  const produced: UtxoEntry[] = [];
-  let totalOut = 0n;
-  for (let i = 0; i < outputs.length; i++) {
-    const o = outputs[i]!;
-    // A reference already present would be overwritten and lost on undo: only possible if this
-    // very tx was applied before (its inputs would then be gone) or a genesis entry carries its id.
-    if (view.get(tx.id, i) !== undefined) fail('already-applied', tx, `output ${i} already exists`);
-    produced.push({ ref: { txId: tx.id, index: i }, output: o });
-    totalOut += o.amount;
-  }
-
-  if (full) {
-    if (totalIn !== totalOut + fee) {
-      fail('value-not-conserved', tx, `inputs ${totalIn} != outputs ${totalOut} + fee ${fee}`);
-    }
-    const addrs = witnessAddresses(tx);
-    for (const c of consumed) {
-      const a = toHex(c.output.address);
-      if (!addrs.has(a)) fail('witness-missing', tx, `no witness for input address ${a}`);
-    }
-    const colds: Uint8Array[] = [];
-    const pools = ctx.pools ?? NO_POOLS;
-    for (const reg of keyRegs) {
-      const cold = pools.coldVk(reg.poolId);
-      if (cold === undefined) fail('unknown-pool', tx, `key_reg for unknown pool ${toHex(reg.poolId)}`);
-      colds.push(cold);
-    }
-    for (const [i, cold] of colds.entries()) {
-      if (!tx.witnesses.some((w) => bytesEqual(w.vk, cold))) {
-        fail('witness-missing', tx, `key_reg ${i}: no witness by the cold key of pool ${toHex(keyRegs[i]!.poolId)}`);
-      }
-    }
-    if (level === 'apply') {
-      const v = ctx.verifiers ?? DEFAULT_VERIFIERS;
-      for (const [i, w] of tx.witnesses.entries()) {
-        if (!v.ed25519(w.sig, tx.id, w.vk)) fail('bad-signature', tx, `witness ${i} does not verify over the tx id`);
-      }
-      for (const [i, reg] of keyRegs.entries()) {
-        if (!v.pop(reg.voteKey.vk, reg.voteKey.pop)) fail('bad-pop', tx, `key_reg ${i}: PoP does not verify`);
-      }
-    }
-  }
-
-  return { txId: tx.id, txHash: tx.hash, fee, keyRegs, consumed, produced };
+  return checkTx(view, tx, level, slot, resolveContext(ctx)).delta;
 }
 
 /**
