@@ -78,8 +78,16 @@ export interface DevnetOptions {
    * the network runs); the generator sends them first.
    */
   pregenerate?: number;
+  /** Txs signed beforehand with {@link Devnet.presign} (same options). */
+  prebuilt?: Prebuilt;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
+}
+
+/** Pre-signed txs and the generator that made them (it continues after them). */
+export interface Prebuilt {
+  readonly gen: TxGenerator;
+  readonly txs: readonly GeneratedTx[];
 }
 
 /** One running child. */
@@ -292,21 +300,8 @@ export class Devnet {
         systemStartMs: Math.ceil((Date.now() + 3000) / 1000) * 1000,
         params: { slotLengthMs: opts.slotMs, ...opts.params },
       });
-    let prebuilt: { gen: TxGenerator; txs: GeneratedTx[] } | null = null;
-    if (opts.pregenerate) {
-      // The funds' outputs depend on their seeds only, not on systemStart: sign against a first
-      // genesis, then make the real one (same UTxO) with a fresh systemStart.
-      const t0 = Date.now();
-      const gen = Devnet.generatorFor(make(), opts);
-      const txs: GeneratedTx[] = [];
-      for (let i = 0; i < opts.pregenerate; i++) {
-        const tx = gen.next();
-        if (!tx) break;
-        txs.push(tx);
-      }
-      prebuilt = { gen, txs };
-      log(`signed ${txs.length} txs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    }
+    const prebuilt = opts.prebuilt ?? (opts.pregenerate ? Devnet.presign(opts, opts.pregenerate) : null);
+    if (opts.pregenerate && !opts.prebuilt) log(`signed ${prebuilt?.txs.length ?? 0} txs`);
     const genesis = make();
     const genesisPath = await writeDevnetGenesis(dir, genesis);
     log(`genesis ${toHex(genesis.created.genesis.hash).slice(0, 16)}… ${opts.nodes} pools (stakes ${stakes.join(', ')}), slot ${opts.slotMs} ms`);
@@ -508,6 +503,28 @@ export class Devnet {
     signalGroup(r, 'SIGKILL');
     await r.exited;
     r.proc = null;
+  }
+
+  /**
+   * Sign `n` txs for a devnet with these options, before it starts (pass the result as
+   * `prebuilt`, possibly to several attempts). The funds' outputs depend on their seeds only, not
+   * on systemStart, so txs signed now spend the outputs of the genesis made at start.
+   */
+  static presign(opts: DevnetOptions, n: number): Prebuilt {
+    const g = createDevnetGenesis({
+      stakes: [1n],
+      funds: opts.funds ?? 8,
+      outputsPerFund: opts.outputsPerFund ?? 512,
+      params: { slotLengthMs: opts.slotMs, ...opts.params },
+    });
+    const gen = Devnet.generatorFor(g, opts);
+    const txs: GeneratedTx[] = [];
+    for (let i = 0; i < n; i++) {
+      const tx = gen.next();
+      if (!tx) break;
+      txs.push(tx);
+    }
+    return { gen, txs };
   }
 
   private static generatorFor(g: DevnetGenesis, opts: DevnetOptions): TxGenerator {

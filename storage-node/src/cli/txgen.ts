@@ -93,12 +93,12 @@ export class TxGenerator {
     return this.ready.length;
   }
 
+  /** Move matured coins to `ready`; `waiting` is in maturity order (one fixed delay), so a prefix. */
   private promote(): void {
-    if (this.waiting.length === 0) return;
     const now = this.now();
-    const still: Coin[] = [];
-    for (const c of this.waiting) (c.availableAt <= now ? this.ready : still).push(c);
-    this.waiting = still;
+    let n = 0;
+    while (n < this.waiting.length && (this.waiting[n] as Coin).availableAt <= now) this.ready.push(this.waiting[n++] as Coin);
+    if (n > 0) this.waiting.splice(0, n);
   }
 
   private need(): bigint {
@@ -127,8 +127,10 @@ export class TxGenerator {
       signers: [key.secretKey],
     });
     const at = this.now() + this.reuseAfterMs;
+    const need = this.need();
     tx.body.outputs.forEach((o, index) => {
-      this.waiting.push({ txId: tx.id, index, amount: o.amount, owner: coin.owner, availableAt: at });
+      // only outputs worth spending again are kept (the payment outputs are too small)
+      if (o.amount >= need) this.waiting.push({ txId: tx.id, index, amount: o.amount, owner: coin.owner, availableAt: at });
     });
     this.built++;
     return { bytes: tx.bytes, txId: tx.id, refHash: tx.hash };
