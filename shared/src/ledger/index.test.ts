@@ -424,3 +424,102 @@ describe('mempool re-validation after a rollback: §16 case 28 building blocks',
     ]);
   });
 });
+
+describe('§5.3 no-validate path (keys computed once, UTxO update only)', () => {
+  /** A view that only answers `get` (no compact-key access): exercises the generic lookups. */
+  const plain = (u: MemoryUtxo): UtxoView => ({ get: (id, i) => u.get(id, i) });
+  /** An unbalanced, unsigned tx spending `inputs` (fine at noValidate, which checks neither). */
+  const spend = (inputs: { txId: Tx['id']; index: number }[]) =>
+    buildTx({ inputs, outputs: [{ address: bob.address, amount: 1n }], fee: 0n, ttlSlot: 0, signers: [] });
+
+  it('refuses a missing input with input-missing, naming the tx, at every entry point, and changes nothing', () => {
+    const u = genesis();
+    const h = toHex(u.stateHash());
+    const ok = payment({ n: 0 });
+    const missing = payment({ n: 9 });
+    for (const view of [u, plain(u)]) {
+      expect(ruleOf(() => applyTx(view, missing, 'noValidate', SLOT))).toBe('input-missing');
+      expect(ruleOf(() => applyTx(new OverlayUtxo(view), missing, 'noValidate', SLOT))).toBe('input-missing');
+      for (const block of [
+        { slot: SLOT, txs: [ok, missing], level: 'noValidate' as const },
+        { slot: SLOT + 14, txs: [], certifiedEb: { txs: [ok, missing], slot: SLOT } },
+      ]) {
+        try {
+          applyBlock(view, block);
+          expect.unreachable();
+        } catch (e) {
+          expect(e).toBeInstanceOf(BlockTxError);
+          expect((e as BlockTxError).rule).toBe('input-missing');
+          expect((e as BlockTxError).part).toBe(block.certifiedEb ? 'eb' : 'rb');
+          expect((e as BlockTxError).position).toBe(1);
+          expect(toHex((e as BlockTxError).txId)).toBe(toHex(missing.id));
+          expect((e as BlockTxError).detail).toMatch(/not in the UTxO set/);
+        }
+      }
+    }
+    expect(toHex(u.stateHash())).toBe(h);
+    expect(u.size).toBe(5);
+  });
+
+  it('an input spent earlier in the block, or twice in one tx (pairwise and set checks), is input-missing', () => {
+    const u = genesis();
+    const a = payment({ n: 0 });
+    const again = spend([g(0)]);
+    expect(ruleOf(() => applyBlock(u, { slot: SLOT, txs: [a, again], level: 'noValidate' }))).toBe('input-missing');
+    // a tx listing the same input twice: with few inputs (pairwise scan) and with many (Set);
+    // every input exists, so only the repeat can fail it
+    const wide = MemoryUtxo.fromEntries(genesisEntries([alice.address], 12, AMOUNT));
+    const few = spend([g(0), g(1), g(0)]);
+    const many = spend([...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(g), g(3)]);
+    expect(ruleOf(() => applyTx(wide, spend([...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(g)]), 'noValidate', SLOT))).toBe('ok');
+    for (const tx of [few, many]) {
+      try {
+        applyTx(wide, tx, 'noValidate', SLOT);
+        expect.unreachable();
+      } catch (e) {
+        expect((e as TxInvalidError).rule).toBe('input-missing');
+        expect((e as TxInvalidError).detail).toMatch(/spent twice/);
+      }
+    }
+    // and its full-level twin is duplicate-input
+    expect(ruleOf(() => applyTx(u, few, 'reapply', SLOT))).toBe('duplicate-input');
+  });
+
+  it('a tx whose outputs already exist is already-applied, on the fast path and the generic one', () => {
+    const u = genesis();
+    const a = payment({ n: 0 });
+    const clash = MemoryUtxo.fromEntries([...u.entries(), { ref: { txId: a.id, index: 1 }, output: { address: bob.address, amount: 1n as Lovelace } }]);
+    for (const view of [clash, plain(clash), new OverlayUtxo(clash), new OverlayUtxo(plain(clash))]) {
+      expect(ruleOf(() => applyTx(view, a, 'noValidate', SLOT))).toBe('already-applied');
+    }
+    // once the clashing entry is spent in an overlay, the output is free again
+    const ov = new OverlayUtxo(clash);
+    const freeing = spend([{ txId: a.id, index: 1 }]);
+    ov.apply(applyTx(ov, freeing, 'noValidate', SLOT));
+    expect(ruleOf(() => applyTx(ov, a, 'noValidate', SLOT))).toBe('ok');
+  });
+
+  it('gives the same deltas on a compact-keyed view and a plain one, and commits / undoes exactly', () => {
+    const u = genesis();
+    const h0 = toHex(u.stateHash());
+    const a = payment({ n: 0 });
+    const chained = spend([{ txId: a.id, index: 0 }, g(1)]);
+    const block = { slot: SLOT + 14, txs: [], certifiedEb: { txs: [a, chained], slot: SLOT } };
+    const fast = applyBlock(u, block);
+    const generic = applyBlock(plain(u), block);
+    expect(fast.consumed).toEqual(generic.consumed);
+    expect(fast.produced).toEqual(generic.produced);
+    expect(fast.txs).toEqual(generic.txs);
+    u.apply(fast);
+    expect(u.get(a.id, 0)).toBeUndefined();
+    expect(u.get(a.id, 1)?.amount).toBe(a.body.outputs[1]!.amount);
+    expect(u.get(chained.id, 0)?.amount).toBe(1n);
+    const h1 = toHex(u.stateHash());
+    u.undo(fast);
+    expect(toHex(u.stateHash())).toBe(h0);
+    expect(u.size).toBe(5);
+    // a delta rebuilt without remembered keys commits to the same state
+    u.apply({ consumed: [...generic.consumed], produced: [...generic.produced] });
+    expect(toHex(u.stateHash())).toBe(h1);
+  });
+});

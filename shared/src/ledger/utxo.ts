@@ -381,8 +381,13 @@ export class OverlayUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   getByRefKey(key: string): TxOutput | undefined {
     const a = this.added.get(key);
     if (a !== undefined) return a.output;
+    if (this.refBase !== undefined) {
+      // base first: a fresh reference (every output a tx is about to create) then costs two
+      // lookups, not three; `spent` only matters for entries the base has
+      const b = this.refBase.getByRefKey(key);
+      return b === undefined || this.spent.has(key) ? undefined : b;
+    }
     if (this.spent.has(key)) return undefined;
-    if (this.refBase !== undefined) return this.refBase.getByRefKey(key);
     const r = parseRefKey(key);
     return this.base.get(r.txId, r.index);
   }
