@@ -79,8 +79,8 @@ function runTxs(
 /** The block delta of an overlay's pending changes (keys remembered for the commit and undo). */
 function blockDelta(ov: OverlayUtxo, txs: TxDelta[]): BlockDelta {
   const net = ov.netDelta();
-  const d: BlockDelta = { txs, consumed: net.consumed, produced: net.produced };
   const k = keysFor(net);
+  const d: BlockDelta = { txs, consumed: net.consumed, produced: net.produced };
   rememberKeys(d, k.ck, k.pk);
   return d;
 }
