@@ -308,15 +308,16 @@ export class RelayHub extends DurableObject<Env> {
   }
 
   /**
-   * Load an epoch's pools and build its committee now (RPC): decoding 900 vote keys and verifying
-   * their PoPs takes seconds, which must not fall inside a vote window. Returns the time taken (ms)
-   * and whether the epoch is known.
+   * Load an epoch's pools and build its committee now (RPC, operators and tests): decoding 900
+   * vote keys and verifying their PoPs takes ~10 s of CPU, done in slices of a few keys per
+   * event-loop turn (../relay/committee) so sessions keep running meanwhile. Resolves when the
+   * committee is ready, with the time taken (ms), its size and whether the epoch is known.
    */
-  async prepareEpoch(epoch: number): Promise<{ known: boolean; ms: number }> {
+  async prepareEpoch(epoch: number): Promise<{ known: boolean; ms: number; seats: number }> {
     const t0 = Date.now();
     const data = await this.relay().epochs.get(epoch);
-    data?.committee();
-    return { known: data !== null, ms: Date.now() - t0 };
+    const committee = await data?.committee();
+    return { known: data !== null, ms: Date.now() - t0, seats: committee?.size ?? 0 };
   }
 
   /** A tx a storage node admitted (`POST /v1/tx`, RPC): into the recent-tx buffer for peers. */

@@ -23,7 +23,12 @@
  * - *Votes* are checked per §6.3 (RB known and announcing an EB, seat < N, not keyless, arrival
  *   window), de-duplicated per (RB, seat), and batch-verified per RB with one pairing check
  *   (bisection names the bad ones); a second, different signature for a held (RB, seat) is
- *   checked alone (§2.3 caveat). Only verified votes are re-diffused.
+ *   checked alone (§2.3 caveat). Only verified votes are re-diffused. Votes for an epoch whose
+ *   committee is still being built wait (bounded) and are checked, with their arrival time, once
+ *   it is ready.
+ * - *Committees* (§6.1) are built in slices off the hot path (./committee): from the first
+ *   header announcing an EB in the epoch, and for epoch e+1 as soon as a header's slot is past
+ *   `start(e) + E − W`, when the storage nodes may serve its pools (§12).
  * - *Txs* pulled by tx-submission (or admitted via `POST /v1/tx`) enter a bounded recent-tx
  *   buffer that every other peer can pull.
  *
@@ -50,17 +55,19 @@ import {
   type RbHeader,
   type SlotClock,
   slotAtMs,
+  stabilityWindow,
   validateBody,
   validateHeaderAgainstParent,
   validateHeaderStateless,
   verifyCertificate,
   voteArrivalInWindow,
+  voteWindowMs,
 } from '@leios/shared/protocol';
 import { leiosPriority, PRAOS, type Priority, VOTES } from '@leios/shared/sched';
 import type { Slot } from '@leios/shared/types';
 import type { EbPoint } from '@leios/shared/wire';
 import { HeaderTree } from './chain/index';
-import { EpochCache, type EpochLoader } from './epochs/index';
+import { EpochCache, type EpochData, type EpochLoader } from './epochs/index';
 import { TxBuffer } from './txs/index';
 
 export { HeaderTree } from './chain/index';
@@ -78,6 +85,8 @@ export const RELAY_BOUNDS = {
   pendingOffers: 1_024,
   /** §6.3: votes for a not-yet-known RB (≤ 4,096, ≤ L_vote slots). */
   bufferedVotes: 4_096,
+  /** Votes waiting for their epoch's committee build (one epoch's worth for a few RBs). */
+  committeeWaitVotes: 4_096,
   voteRbs: 512,
   /** How long a block-fetch request for a header whose block is on its way waits for it. */
   blockWaitMs: 5_000,
@@ -156,6 +165,13 @@ interface HeldVote {
   readonly from: RelayPeer | null;
 }
 
+/** Votes of one message waiting for their epoch's committee. */
+interface CommitteeWait {
+  readonly raws: Uint8Array[];
+  readonly from: RelayPeer | null;
+  readonly atMs: number;
+}
+
 interface BufferedVote {
   readonly raw: Uint8Array;
   readonly from: RelayPeer | null;
@@ -230,6 +246,9 @@ export class Relay {
   private readonly votes = new Map<string, { slot: number; seats: Map<number, HeldVote> }>();
   private readonly bufferedVotes = new Map<string, BufferedVote[]>();
   private bufferedVoteCount = 0;
+  /** Votes (as received, grouped per message) waiting for their epoch's committee. */
+  private readonly committeeWaits = new Map<number, CommitteeWait[]>();
+  private committeeWaitCount = 0;
 
   constructor(opts: RelayOptions) {
     this.params = opts.params;
@@ -238,7 +257,37 @@ export class Relay {
     this.log = opts.log ?? (() => undefined);
     this.upstream = opts.upstream;
     this.tree = new HeaderTree(RELAY_BOUNDS.headers);
-    this.epochs = new EpochCache(opts.loadEpoch, opts.params);
+    this.epochs = new EpochCache(opts.loadEpoch, opts.params, {
+      onBuild: (epoch, s) => this.log({ event: 'committee-built', epoch, keys: s.keys, slices: s.slices, maxSliceMs: Math.round(s.maxSliceMs), finalMs: Math.round(s.finalMs) }),
+    });
+    this.stabilityWindow = stabilityWindow(opts.params);
+  }
+
+  private readonly stabilityWindow: number;
+
+  /** Build an epoch's committee in the background (slices), logging a refused pools document. */
+  private prepareCommittee(data: EpochData): void {
+    if (data.built !== undefined) return;
+    data.committee().catch((e: unknown) => this.log({ event: 'committee-failed', epoch: data.epoch, error: String(e) }));
+  }
+
+  /**
+   * §12: the pools of epoch e+1 are served once the tip's slot is past `start(e) + E − W`; from
+   * then on, load them and build the next committee ahead of its first vote. An epoch the storage
+   * nodes do not serve yet is retried after the epoch cache's missing-TTL.
+   */
+  private prefetchNextEpoch(slot: number): void {
+    const E = this.params.epochLength;
+    const epoch = epochOfSlot(slot, E);
+    if (slot - epoch * E <= E - this.stabilityWindow) return;
+    const next = this.epochs.peek(epoch + 1);
+    if (next?.built !== undefined) return;
+    this.epochs
+      .get(epoch + 1)
+      .then((d) => {
+        if (d !== null) this.prepareCommittee(d);
+      })
+      .catch((e: unknown) => this.log({ event: 'epoch-prefetch-failed', epoch: epoch + 1, error: String(e) }));
   }
 
   /** The wall-clock slot (§3.2). */
@@ -345,6 +394,7 @@ export class Relay {
     if (admission === 'equivocation') this.log({ event: 'equivocation', slot: h.slot, issuer: toHex(h.issuerPoolId) });
     this.tree.insert(h, { root: opts.root });
     this.stats.headersAccepted++;
+    this.prefetchNextEpoch(h.slot);
     const ann = h.ebAnnouncement;
     if (ann !== null) {
       const ebHex = toHex(ann.ebHash);
@@ -353,6 +403,10 @@ export class Relay {
         this.broadcast({ type: 'BlockAnnouncement', header: h.bytes }, PRAOS, from);
       }
       this.replayOffers(ebHex);
+      // Votes follow within 3·L_hdr slots: have the committee ready by then (sliced, ./committee).
+      // Not for an RB whose vote window has closed (a stale chain being synced): its certificate,
+      // if any, builds the committee when it is checked.
+      if (this.now() < voteWindowMs(this.clock, h.slot, this.params).endMs) this.prepareCommittee(data);
     }
     this.replayVotes(hex);
     if (from !== null) this.wantBlock(hex, h);
@@ -466,8 +520,16 @@ export class Relay {
         this.log({ event: 'block-unchecked', rb: expectedHex, reason: `epoch ${epoch} unknown` });
         return false;
       }
+      let committee: Committee;
       try {
-        verifyCertificate(cert, data.committee(), block.header.prevHash);
+        committee = await data.committee();
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        this.log({ event: 'block-unchecked', rb: expectedHex, reason: `epoch ${epoch} committee: ${e.message}` });
+        return false;
+      }
+      try {
+        verifyCertificate(cert, committee, block.header.prevHash);
       } catch (e) {
         if (!(e instanceof CertificateError)) throw e;
         return reject(`certificate ${e.error}: ${e.detail}`, true);
@@ -730,7 +792,7 @@ export class Relay {
    * §6.3 checks, de-duplication and one batch verification per RB; verified votes are re-diffused
    * to every peer but the sender. One outcome per input vote, in order.
    */
-  async ingestVotes(raws: readonly Uint8Array[], from: RelayPeer | null): Promise<VoteOutcome[]> {
+  async ingestVotes(raws: readonly Uint8Array[], from: RelayPeer | null, arrivedAtMs?: number): Promise<VoteOutcome[]> {
     const out: VoteOutcome[] = new Array(raws.length);
     const batches = new Map<string, { committee: Committee; items: { idx: number; seat: number; sig: G1Point; raw: Uint8Array; sigBytes: Uint8Array }[]; seats: Map<number, Uint8Array> }>();
     const conflicts: { idx: number; rbHex: string; seat: number; raw: Uint8Array; sigBytes: Uint8Array }[] = [];
@@ -740,7 +802,9 @@ export class Relay {
       if (penalise) from?.penalise('leios-notify', PENALTY.badVote, `vote rejected: ${type}`);
     };
     // The arrival time of the whole message (§6.3 window), not of the moment each vote is checked.
-    const arrivedMs = this.now();
+    const arrivedMs = arrivedAtMs ?? this.now();
+    const waiting = new Map<EpochData, Uint8Array[]>();
+    let waitingCount = 0;
     for (let i = 0; i < raws.length; i++) {
       const raw = raws[i]!;
       let vote: ReturnType<typeof decodeVote>;
@@ -772,7 +836,21 @@ export class Relay {
           reject(i, 'unknown-rb', false);
           continue;
         }
-        batch = { committee: data.committee(), items: [], seats: new Map() };
+        const committee = data.built;
+        if (committee === undefined) {
+          // The committee is still being built (in slices): the vote waits for it, bounded.
+          if (this.committeeWaitCount + waitingCount >= RELAY_BOUNDS.committeeWaitVotes) {
+            reject(i, 'unknown-rb', false);
+          } else {
+            const l = waiting.get(data) ?? [];
+            l.push(raw);
+            waiting.set(data, l);
+            waitingCount++;
+            out[i] = { kind: 'buffered' };
+          }
+          continue;
+        }
+        batch = { committee, items: [], seats: new Map() };
         batches.set(rbHex, batch);
       }
       const seat = vote.voterId;
@@ -824,7 +902,43 @@ export class Relay {
       });
     }
     for (const c of conflicts) out[c.idx] = this.resolveConflict(c, from, batches.get(c.rbHex)?.committee);
+    for (const [data, l] of waiting) this.awaitCommittee(data, l, from, arrivedMs);
     return out;
+  }
+
+  /** Hold votes until `data`'s committee is built, then check them as if they arrived at `atMs`. */
+  private awaitCommittee(data: EpochData, raws: Uint8Array[], from: RelayPeer | null, atMs: number): void {
+    let list = this.committeeWaits.get(data.epoch);
+    this.committeeWaitCount += raws.length;
+    if (list !== undefined) {
+      list.push({ raws, from, atMs });
+      return;
+    }
+    list = [{ raws, from, atMs }];
+    this.committeeWaits.set(data.epoch, list);
+    const release = (): CommitteeWait[] => {
+      const held = this.committeeWaits.get(data.epoch) ?? [];
+      this.committeeWaits.delete(data.epoch);
+      for (const w of held) this.committeeWaitCount -= w.raws.length;
+      return held;
+    };
+    data.committee().then(
+      async () => {
+        for (const w of release()) {
+          if (w.from !== null && !w.from.open) continue;
+          await this.ingestVotes(w.raws, w.from, w.atMs);
+        }
+      },
+      (e: unknown) => {
+        const dropped = release().reduce((n, w) => n + w.raws.length, 0);
+        this.log({ event: 'votes-dropped', epoch: data.epoch, votes: dropped, reason: `committee: ${String(e)}` });
+      },
+    ).catch((e: unknown) => this.log({ event: 'vote-replay-failed', error: String(e) }));
+  }
+
+  /** Votes waiting for a committee build (tests, diagnostics). */
+  get votesAwaitingCommittee(): number {
+    return this.committeeWaitCount;
   }
 
   /** §2.3 caveat: a second, different signature for a held (RB, seat) is checked alone, as is the held one. */

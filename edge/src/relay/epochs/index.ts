@@ -6,9 +6,10 @@
  * storage nodes' `GET /v1/epoch/{e}/pools` (§12) through a loader (the hub's: Cache API, then
  * upstream). The document is decoded once, every pool id is checked against `H224(cold_vk)` (the
  * relay did not produce it), and the committee — whose build decodes every seated vote key and
- * verifies their PoPs in one batch, seconds for 900 seats — is built lazily on the first vote or
- * certificate of the epoch and kept. Keys and PoP verdicts are cached across epochs, so an epoch
- * with the same pools costs almost nothing.
+ * verifies their PoPs, ~10 s of CPU for 900 seats — is built in slices of a few keys per event-loop
+ * turn (../committee), started by the first header, vote or certificate of the epoch, or ahead of
+ * time for the next epoch, and kept. One build runs at a time (they share the caches). Keys and
+ * PoP verdicts are cached across epochs, so an epoch with the same pools costs almost nothing.
  *
  * Bounds: `maxEpochs` epochs (least recently used evicted); one load in flight per epoch; an
  * epoch the storage nodes do not know yet (404, nonce not fixed) is remembered as missing for
@@ -17,16 +18,26 @@
  * @module
  */
 import { blake2b224, bytesEqual, DecodeError } from '@leios/shared';
-import { DecodedKeyCache, PopCache } from '@leios/shared/crypto';
-import { buildTopStakeCommittee, type Committee, decodeEpochPools, PoolSnapshot, type ProtocolParams } from '@leios/shared/protocol';
+import type { DecodedKeyCache, PopCache } from '@leios/shared/crypto';
+import { buildTopStakeCommittee, type Committee, decodeEpochPools, type PoolInput, PoolSnapshot, type ProtocolParams } from '@leios/shared/protocol';
+import { buildCommitteeInSlices, type CommitteeBuildStats, committeeCaches } from '../committee/index';
 
 /** One epoch's data. */
 export interface EpochData {
   readonly epoch: number;
   readonly snapshot: PoolSnapshot;
-  /** The committee, built on first use (decodes keys, verifies PoPs). */
-  committee(): Committee;
+  /** The committee once its build has finished; undefined before (see {@link EpochData.committee}). */
+  readonly built: Committee | undefined;
+  /**
+   * The committee: starts its build on the first call (in slices, off the hot path) and resolves
+   * when it is done; the same promise afterwards. Rejects with a ValidationError for pools the
+   * shared builder refuses (a bad document stays bad: the rejection is kept too).
+   */
+  committee(): Promise<Committee>;
 }
+
+/** How an epoch's committee gets built: synchronously (tests of small networks) or in slices. */
+export type CommitteeBuilder = (pools: readonly PoolInput[]) => Promise<Committee>;
 
 /** Loads the `[e, η_e, [* pool]]` bytes of epoch e; null when not available (yet). */
 export type EpochLoader = (epoch: number) => Promise<Uint8Array | null>;
@@ -55,6 +66,7 @@ export function epochDataFrom(
   epoch: number,
   params: Pick<ProtocolParams, 'committeeSize' | 'quorum'>,
   caches: { keyCache: DecodedKeyCache; popCache: PopCache },
+  build: CommitteeBuilder = async (pools) => buildTopStakeCommittee(pools, params, caches),
 ): EpochData {
   let doc: ReturnType<typeof decodeEpochPools>;
   try {
@@ -68,13 +80,20 @@ export function epochDataFrom(
     if (!bytesEqual(p.poolId, blake2b224(p.coldVk))) throw new EpochDataError(epoch, 'a pool id is not H224(cold_vk)');
   }
   const snapshot = new PoolSnapshot(doc.epoch, doc.nonce, doc.pools, caches);
-  let committee: Committee | undefined;
+  let built: Committee | undefined;
+  let building: Promise<Committee> | undefined;
   return {
     epoch,
     snapshot,
+    get built() {
+      return built;
+    },
     committee: () => {
-      committee ??= buildTopStakeCommittee(doc.pools, params, caches);
-      return committee;
+      building ??= build(doc.pools).then((c) => {
+        built = c;
+        return c;
+      });
+      return building;
     },
   };
 }
@@ -92,13 +111,24 @@ export class EpochCache {
   private readonly held = new Map<number, EpochData>();
   private readonly loading = new Map<number, Promise<EpochData | null>>();
   private readonly missing = new Map<number, number>();
-  private readonly caches = { keyCache: new DecodedKeyCache(4_096), popCache: new PopCache(8_192) };
+  private readonly caches: { keyCache: DecodedKeyCache; popCache: PopCache };
+  /** The build in progress (or the last one): builds run one after the other. */
+  private buildQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly loader: EpochLoader,
     private readonly params: Pick<ProtocolParams, 'committeeSize' | 'quorum'>,
-    private readonly opts: { maxEpochs?: number; missingTtlMs?: number; now?: () => number } = {},
-  ) {}
+    private readonly opts: {
+      maxEpochs?: number;
+      missingTtlMs?: number;
+      now?: () => number;
+      /** Keys per slice of a committee build (default: adaptive, ../committee). */
+      keysPerSlice?: number;
+      onBuild?: (epoch: number, stats: CommitteeBuildStats) => void;
+    } = {},
+  ) {
+    this.caches = committeeCaches(params.committeeSize);
+  }
 
   /** The epoch's data if already held. */
   peek(epoch: number): EpochData | undefined {
@@ -131,9 +161,20 @@ export class EpochCache {
       if (this.missing.size > 64) this.missing.delete(this.missing.keys().next().value as number);
       return null;
     }
-    const data = epochDataFrom(bytes, epoch, this.params, this.caches);
+    const data = epochDataFrom(bytes, epoch, this.params, this.caches, (pools) => this.queueBuild(epoch, pools));
     this.held.set(epoch, data);
     while (this.held.size > (this.opts.maxEpochs ?? 4)) this.held.delete(this.held.keys().next().value as number);
     return data;
+  }
+
+  private queueBuild(epoch: number, pools: readonly PoolInput[]): Promise<Committee> {
+    const run = () =>
+      buildCommitteeInSlices(pools, this.params, this.caches, {
+        ...(this.opts.keysPerSlice !== undefined ? { keysPerSlice: this.opts.keysPerSlice } : {}),
+        onStats: (s) => this.opts.onBuild?.(epoch, s),
+      });
+    const p = this.buildQueue.then(run, run);
+    this.buildQueue = p.catch(() => undefined);
+    return p;
   }
 }
