@@ -65,7 +65,8 @@ describe('a stale-EB flood does not delay a header (§13.1, §13.4)', () => {
     consumer.conn.register(new LeiosNotifyClient({ onNotification: (n) => got.push(n) }));
     await until(async () => got.filter((n) => n.type === 'BlockOffer').length >= 20, 30_000);
     // The header first, then the stale offers freshest first (§13.1 rule 2).
-    expect(got[0]?.type).toBe('BlockAnnouncement');
+    const order = got.map((n) => (n.type === 'BlockOffer' ? `offer@${n.point.slot}` : n.type)).join(',');
+    expect(got[0]?.type, `order: ${order}; fresh slot ${lead.slot}, relay slot now ${slotNow()}`).toBe('BlockAnnouncement');
     if (got[0]?.type === 'BlockAnnouncement') expect(toHex(got[0].header.bytes)).toBe(toHex(fresh.header.bytes));
     const offerSlots = got.flatMap((n) => (n.type === 'BlockOffer' ? [n.point.slot as number] : []));
     expect(offerSlots).toEqual([...offerSlots].sort((a, b) => b - a));

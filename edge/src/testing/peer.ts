@@ -23,6 +23,7 @@ import {
   Connection,
   HandshakeClient,
   indicesFromBitmap,
+  KeepAliveClient,
   type LocalVersionData,
   LeiosFetchClient,
   LeiosFetchServer,
@@ -42,6 +43,9 @@ export const NETWORK: LocalVersionData = {
   ledgerMode: 0,
 };
 
+/** Keep-alive interval of the test peers (see {@link openWire}). */
+export const KEEP_ALIVE_MS = 3_000;
+
 export interface Closed {
   code: number;
   reason: string;
@@ -60,6 +64,9 @@ export async function openWire(opts: { initiatorOnly: boolean }): Promise<{ ws: 
   ws.addEventListener('close', (e) => conn.remoteClosed(e.code, e.reason));
   const hs = new HandshakeClient({ data: NETWORK, initiatorOnly: opts.initiatorOnly, auth: TEST_PEER });
   conn.register(hs);
+  // Keep-alives well inside the Durable Object's 10 s hibernation grace: a hub idle that long (a
+  // test waiting for a leader slot) may hibernate, and its sessions then close with 1012 restart.
+  conn.register(new KeepAliveClient({ intervalMs: KEEP_ALIVE_MS }));
   return { ws, conn, closed, ready: hs.result };
 }
 
