@@ -192,6 +192,12 @@ interface EbState {
   txs?: AnyTx[];
   /** Voting done or impossible (per EB, §6.4: at most once). */
   voteDone: boolean;
+  /**
+   * The closure was checked (§6.4 rule 4) on the state after its RB and applies. Checked as soon
+   * as the closure is complete and the RB is the tip, so the vote itself costs nothing at
+   * `T(s + 3·L_hdr)`; the state after the RB does not depend on when it is checked.
+   */
+  closureOk?: boolean;
   closureAt?: number;
 }
 
@@ -236,6 +242,14 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   private readonly ledgerParams: LedgerParams;
   /** Nonce state after the last selected-chain block of each epoch (for η of past epochs). */
   private readonly lastNonceByEpoch = new Map<number, NonceState>();
+  /**
+   * Reference hashes of txs whose exact bytes passed the *apply* level here (mempool admission, or
+   * an earlier closure check): their signatures hold, since witnesses depend only on the tx
+   * bytes, so the voter re-checks them at *reapply* (UTxO, balance, TTL still run). Bounded,
+   * oldest forgotten first (a forgotten tx is merely checked in full again).
+   */
+  private readonly sigChecked = new Set<string>();
+  private static readonly SIG_CHECKED_MAX = 1 << 18;
   /** Equivocations seen: key `slot:issuer` → first time seen. */
   private readonly equivocationSeen = new Map<string, number>();
   /** Counters for tests, benchmarks and the dashboard. */
@@ -291,6 +305,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       void this.serial(() => this.closureComplete(h)).catch((e) => this.warn('closure', String(e)));
     });
     this.mempool.onAdded((e) => {
+      this.noteSigChecked(toHex(e.refHash));
       this.txCache.insert(e.bytes);
       this.emit('tx', { refHash: e.refHash, txId: e.txId, size: e.size, bytes: e.bytes });
     });
@@ -895,6 +910,55 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     for (const eb of this.ebs.values()) if (!eb.voteDone) await this.tryVote(eb);
   }
 
+  private noteSigChecked(refHex: string): void {
+    const set = this.sigChecked;
+    set.delete(refHex);
+    set.add(refHex);
+    if (set.size > LeiosNode.SIG_CHECKED_MAX) {
+      const oldest = set.values().next();
+      if (!oldest.done) set.delete(oldest.value);
+    }
+  }
+
+  /**
+   * §6.4 rule 4 ahead of the vote: the closure's txs apply in order on the state after the RB
+   * (which must be the tip). Txs whose bytes already passed *apply* here are checked at
+   * *reapply*; the others in full. Sets `closureOk` or `invalid`.
+   */
+  private async checkClosure(eb: EbState): Promise<void> {
+    if (eb.closureOk || eb.invalid || !eb.complete || !eb.view) return;
+    const rb = this.tree.get(eb.rbHash);
+    if (!rb || this.tree.tip() !== rb) return;
+    const txs = await this.closureTxs(eb);
+    let full = 0;
+    const t0 = performance.now();
+    try {
+      this.ledger.checkTxs(
+        txs,
+        (tx) => {
+          if (this.sigChecked.has(toHex(tx.hash))) return 'reapply';
+          full++;
+          return 'apply';
+        },
+        eb.slot,
+        'eb',
+      );
+    } catch (err) {
+      if (err instanceof BlockTxError) {
+        eb.invalid = `tx-invalid: ${err.message}`;
+        eb.voteDone = true;
+        return;
+      }
+      throw err;
+    }
+    for (const tx of txs) this.noteSigChecked(toHex(tx.hash));
+    eb.closureOk = true;
+    this.lastClosureCheck = { ebHash: eb.hash, txs: txs.length, fullChecks: full, ms: performance.now() - t0 };
+  }
+
+  /** The last closure check of the voter (benchmarks, dashboard): txs, txs checked in full, time. */
+  lastClosureCheck: { ebHash: Hash32; txs: number; fullChecks: number; ms: number } | null = null;
+
   private async tryVote(eb: EbState): Promise<void> {
     if (eb.voteDone || this.pools.length === 0 || this.stopped) return;
     const now = this.opts.time.now();
@@ -903,8 +967,11 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       eb.voteDone = true; // §6.4 rule 6: too late
       return;
     }
-    if (now < this.clock.slotStart(w.earliestVote)) return; // rule 6: not yet
     const rb = this.tree.get(eb.rbHash);
+    // rule 4 is checked as soon as it can be, so that the vote goes out right at T(s + 3·L_hdr)
+    await this.checkClosure(eb);
+    if (eb.voteDone) return;
+    if (now < this.clock.slotStart(w.earliestVote)) return; // rule 6: not yet
     if (!rb) return;
     // rule 1: header by T(s + L_hdr)
     if (rb.data.receivedAt > this.clock.slotStart(w.headerDeadline)) {
@@ -920,17 +987,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     // rule 3: RB is the tip (it may become the tip later within the window)
     if (this.tree.tip() !== rb) return;
     // rules 4, 5: closure held, non-empty, the right size (checked on receipt), txs apply
-    if (!eb.complete || eb.invalid || !eb.view) return;
+    if (!eb.complete || eb.invalid || !eb.view || !eb.closureOk) return;
     eb.voteDone = true;
-    try {
-      this.ledger.checkTxs(await this.closureTxs(eb), 'apply', eb.slot, 'eb');
-    } catch (err) {
-      if (err instanceof BlockTxError) {
-        eb.invalid = `tx-invalid: ${err.message}`;
-        return;
-      }
-      throw err;
-    }
     const epoch = this.clock.epochOf(eb.slot);
     const committee = this.epochs.committee(epoch);
     const msg = voteMessage(eb.rbHash);
@@ -978,6 +1036,9 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   private async onSlot(slot: Slot): Promise<void> {
     if (this.stopped) return;
     this.trace('Slot', { node: this.name, slot });
+    // votes first: they are due at the slot start (§6.4) and cost one BLS signature each, while
+    // producing may take up to the EB budget
+    await this.tryVoteAll();
     if (this.opts.produce !== false) for (const p of this.pools) await this.tryProduce(slot, p);
     await this.tryVoteAll();
   }

@@ -4,7 +4,7 @@
  */
 import { toHex } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
-import { buildPayment, type Tx } from '@leios/shared/ledger';
+import { buildPayment, DEFAULT_VERIFIERS, encodeTx, type LedgerVerifiers, type Tx } from '@leios/shared/ledger';
 import { encodeEb } from '@leios/shared/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../db/index';
@@ -23,12 +23,12 @@ interface Setup {
   db: Database;
 }
 
-async function setup(label: string): Promise<Setup> {
+async function setup(label: string, ledgerVerifiers?: LedgerVerifiers): Promise<Setup> {
   // pool 0 announces, pool 1 (this node) votes
   const net = testNetwork({ pools: 2, systemStartMs: START, params: { activeSlotCoeff: { num: 1n, den: 2n } }, label });
   const time = new ManualTime(START - 1);
   const db = await openTestDb();
-  const node = await LeiosNode.create({ name: 'voter', genesis: net.genesis, database: db, time, pools: [net.keys[1]!], produce: false });
+  const node = await LeiosNode.create({ name: 'voter', genesis: net.genesis, database: db, time, pools: [net.keys[1]!], produce: false, ...(ledgerVerifiers ? { ledgerVerifiers } : {}) });
   const votes: Uint8Array[] = [];
   node.on('votes', (v) => votes.push(...v));
   node.start();
@@ -168,5 +168,51 @@ describe('voter (§6.4)', () => {
     expect(toHex(s.node.tipHeader()!.hash)).toBe(toHex(child!.hash));
     await at(s, b.slot + 4);
     expect(s.votes).toEqual([]);
+  });
+
+  it('checks mempool-known closure txs without signature verification, and votes at T(s + 3·L_hdr)', async () => {
+    const counter = { ed25519: 0 };
+    const verifiers: LedgerVerifiers = {
+      ed25519: (sig, msg, vk) => {
+        counter.ed25519++;
+        return DEFAULT_VERIFIERS.ed25519(sig, msg, vk);
+      },
+      pop: (vk, pop) => DEFAULT_VERIFIERS.pop(vk, pop),
+    };
+    const s = await setup('v-fast', verifiers);
+    open = s;
+    const txs = Array.from({ length: 20 }, () => s.net.wallets.pay());
+    const b = announcing(s, 5, txs);
+    await at(s, b.slot, 10);
+    for (const t of txs) await s.node.submitTx(t.bytes);
+    expect(counter.ed25519).toBe(txs.length); // admission verified each once
+    await deliver(s, b);
+    // the closure was checked as soon as it was complete (before the window opens), at reapply
+    const check = s.node.lastClosureCheck;
+    expect(check?.txs).toBe(txs.length);
+    expect(check?.fullChecks).toBe(0);
+    expect(counter.ed25519).toBe(txs.length);
+    await at(s, b.slot + 3);
+    expect(s.votes.length).toBe(1);
+    expect(counter.ed25519).toBe(txs.length);
+  });
+
+  it('does not vote for an EB with a badly signed tx that the mempool never saw', async () => {
+    const s = await setup('v-badsig');
+    open = s;
+    const good = s.net.wallets.pay();
+    const signed = s.net.wallets.pay();
+    const w = signed.witnesses[0]!;
+    const sig = w.sig.slice();
+    sig[0] = sig[0]! ^ 1;
+    const forged = s.node.ledger.decodeTx(encodeTx(signed.bodyBytes, [{ vk: w.vk, sig }])) as Tx;
+    await at(s, 5, 10);
+    await s.node.submitTx(good.bytes);
+    const b = announcing(s, 5, [good, forged]);
+    await at(s, b.slot, 10);
+    await deliver(s, b);
+    await at(s, b.slot + 4);
+    expect(s.votes).toEqual([]);
+    expect(s.node.ebInfo(blake2b256(b.eb))?.invalid).toMatch(/tx-invalid.*witness 0 does not verify/);
   });
 });

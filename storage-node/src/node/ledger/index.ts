@@ -286,14 +286,16 @@ export class LedgerState {
 
   /**
    * Check txs in order on the tip state without changing it (EB validation for voting, §6.4
-   * rule 4; the producer's closure check). Throws {@link BlockTxError}.
+   * rule 4; the producer's closure check). `level` may be chosen per tx (the voter checks txs it
+   * already verified on mempool admission at reapply, the rest at apply). Throws {@link BlockTxError}.
    */
-  checkTxs(txs: readonly AnyTx[], level: ValidationLevel, slot: number, part: 'rb' | 'eb' = 'eb'): void {
+  checkTxs(txs: readonly AnyTx[], levelOf: ValidationLevel | ((tx: AnyTx, i: number) => ValidationLevel), slot: number, part: 'rb' | 'eb' = 'eb'): void {
+    const lv = typeof levelOf === 'function' ? levelOf : () => levelOf;
     if (this.mode === 'opaque') {
       const seen = new Set<string>();
       txs.forEach((tx, i) => {
         const k = toHex(tx.id);
-        if (level !== 'noValidate' && (this.onChain.has(k) || seen.has(k))) {
+        if (lv(tx, i) !== 'noValidate' && (this.onChain.has(k) || seen.has(k))) {
           throw new BlockTxError(part, i, tx.id, new TxInvalidError('already-applied', `tx ${k} is already on the chain`));
         }
         seen.add(k);
@@ -303,7 +305,7 @@ export class LedgerState {
     const ov = new OverlayUtxo(this.utxo);
     (txs as Tx[]).forEach((tx, i) => {
       try {
-        ov.apply(applyTx(ov, tx, level, slot, this.ctx), false);
+        ov.apply(applyTx(ov, tx, lv(tx, i), slot, this.ctx), false);
       } catch (e) {
         if (e instanceof TxInvalidError) throw new BlockTxError(part, i, tx.id, e);
         throw e;
