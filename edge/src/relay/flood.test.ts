@@ -7,7 +7,7 @@ import { toHex } from '@leios/shared';
 import { PRAOS } from '@leios/shared/sched';
 import { LeiosNotifyClient, raw, type ServerNotification } from '@leios/shared/wire';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bigEb, blockAt, leaderAt, serveCurrentEpochs, slotNow, waitForSlot, findLeaderSlot } from '../testing/network';
+import { bigEb, blockAt, epochOf, findLeaderSlot, leaderAt, serveCurrentEpochs, slotNow, waitForSlot } from '../testing/network';
 import { openConsumer, openProducer } from '../testing/peer';
 
 const hub = () => env.RELAY_HUB.getByName(env.RELAY_NAME);
@@ -21,7 +21,13 @@ async function until(pred: () => Promise<boolean>, ms = 60_000): Promise<void> {
 }
 
 describe('a stale-EB flood does not delay a header (§13.1, §13.4)', () => {
-  beforeAll(() => serveCurrentEpochs());
+  beforeAll(async () => {
+    await serveCurrentEpochs();
+    // The fresh header must reach the relay within 3·L_hdr of its slot to be forwarded at all;
+    // a committee build in the background (sliced, but CPU all the same) must not eat into that
+    // on a loaded machine. Built here, the next epoch's (same pools) costs nothing either.
+    expect((await hub().prepareEpoch(epochOf(slotNow()))).known).toBe(true);
+  }, 180_000);
 
   it('puts a fresh header ahead of 20 queued stale EB offers', { timeout: 120_000 }, async () => {
     // Everything CPU-heavy (VRF search, EBs) before the peers connect: a peer that does not answer
