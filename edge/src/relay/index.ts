@@ -265,9 +265,13 @@ export class Relay {
 
   private readonly stabilityWindow: number;
 
+  /** Epochs whose committee build this relay has started (each logged once if it fails). */
+  private readonly preparing = new WeakSet<EpochData>();
+
   /** Build an epoch's committee in the background (slices), logging a refused pools document. */
   private prepareCommittee(data: EpochData): void {
-    if (data.built !== undefined) return;
+    if (data.built !== undefined || this.preparing.has(data)) return;
+    this.preparing.add(data);
     data.committee().catch((e: unknown) => this.log({ event: 'committee-failed', epoch: data.epoch, error: String(e) }));
   }
 

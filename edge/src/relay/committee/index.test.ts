@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { toHex } from '@leios/shared';
 import { DecodedKeyCache, PopCache } from '@leios/shared/crypto';
-import { buildTopStakeCommittee, type Committee, encodeEpochPools, encodeVote, type PoolInput, voteWindowMs } from '@leios/shared/protocol';
+import { buildTopStakeCommittee, type Committee, encodeEpochPools, encodeVote, type PoolInput, stabilityWindow, voteWindowMs } from '@leios/shared/protocol';
 import { describe, expect, it } from 'vitest';
 import { type Env, parseConfig } from '../../config/index';
 import { blockAt, BY_SEAT, ebOf, closureTxs, epochOf, findLeaderSlot, NET, slotNow, voteBy } from '../../testing/network';
@@ -151,5 +151,45 @@ describe('votes wait for a committee that is still building (§6.3)', () => {
     }
     expect(relay.votesAwaitingCommittee).toBe(0);
     expect(relay.stats.votesVerified).toBe(0);
+  });
+});
+
+describe('the next epoch’s committee is built ahead of time (§12)', () => {
+  it('loads epoch e+1 and builds its committee once a header is past start(e) + E − W, not before', { timeout: 60_000 }, async () => {
+    const params = { ...cfg.params, committeeSize: 24 };
+    const E = params.epochLength;
+    const W = stabilityWindow(params);
+    const e = epochOf(slotNow()) - 1;
+    const early = findLeaderSlot(e * E + 1, e * E + E - W - 1);
+    const late = findLeaderSlot(e * E + E - W + 1, (e + 1) * E - 1);
+    const loaded: number[] = [];
+    let nowMs = 0;
+    const relay = new Relay({
+      params,
+      systemStartMs: cfg.systemStartMs,
+      now: () => nowMs,
+      loadEpoch: async (x) => {
+        loaded.push(x);
+        return encodeEpochPools(x, NET.nonce, NET.pools.map((p) => p.input));
+      },
+    });
+    const at = (slot: number) => cfg.systemStartMs + slot * params.slotLengthMs + 10;
+    const b1 = blockAt({ slot: early.slot, leader: early, blockNumber: 1, prevHash: null, txs: [] });
+    nowMs = at(early.slot);
+    expect(await relay.ingestHeader(b1.header.bytes, null, { root: true, proto: 'chain-sync' })).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(loaded).toEqual([e]);
+    const b2 = blockAt({ slot: late.slot, leader: late, blockNumber: 2, prevHash: b1.header.hash, txs: [] });
+    nowMs = at(late.slot);
+    expect(await relay.ingestHeader(b2.header.bytes, null, { root: false, proto: 'chain-sync' })).toBe(true);
+    const end = Date.now() + 20_000;
+    while (relay.epochs.peek(e + 1)?.built === undefined) {
+      if (Date.now() > end) throw new Error(`epoch ${e + 1} committee not built; loaded ${loaded.join(',')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(loaded).toEqual([e, e + 1]);
+    expect(relay.epochs.peek(e + 1)?.built?.size).toBe(24);
+    // Headers without an EB build no committee for their own epoch.
+    expect(relay.epochs.peek(e)?.built).toBeUndefined();
   });
 });
