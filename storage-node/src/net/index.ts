@@ -18,6 +18,7 @@ export * from './backoff/index';
 export * from './errors';
 export * from './fetch/index';
 export * from './network/index';
+export * from './observer/index';
 export * from './peer/index';
 export * from './session/index';
 export * from './socket/index';

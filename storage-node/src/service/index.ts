@@ -19,17 +19,19 @@ import { derivePoolKeys, type Genesis, parseGenesis } from '@leios/shared/protoc
 import type { Address, Lovelace } from '@leios/shared/types';
 import type { Logger } from 'pino';
 import { type ApiServer, createApiApp, serveApi, StatusSeries } from '../api/index';
+import { installNodeCryptoBackends } from '../crypto-backends/index';
 import { type Database, openDatabase } from '../db/index';
 import { SystemTime, type TimeSource } from '../node/clock/index';
+import type { NetObserver } from '../net/observer/index';
 import { LeiosNode, type NodeGenesis, type PoolKeys } from '../node/index';
 import { createLogger, NodeMetrics, TraceWriter } from '../obs/index';
 import { NodeBackend } from './backend';
 import type { NodeConfig, RelayConfig } from './config';
-import { observeNode, traceBridge } from './observe';
+import { netObserver, observeNode, traceBridge } from './observe';
 
 export * from './backend';
 export * from './config';
-export { normaliseTrace, observeNode, traceBridge } from './observe';
+export { netObserver, normaliseTrace, observeNode, traceBridge } from './observe';
 
 /** The relay sessions of a node, as the service sees them. */
 export interface NodeNetwork {
@@ -45,6 +47,8 @@ export interface NetworkContext {
   readonly relays: readonly RelayConfig[];
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
+  /** Metrics and §14.1 send / receive events of the sessions (into `metrics` and the trace file). */
+  readonly observer: NetObserver;
 }
 
 /** Builds the relay sessions of a node (storage-node/src/net). */
@@ -141,6 +145,9 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
     }
   }
   await mkdir(config.dataDir, { recursive: true });
+  // The fast Node backends (hash-wasm Blake2b, Node Ed25519) once per process; the install
+  // self-checks against noble, so a broken WASM build fails start-up instead of forking the node.
+  const backends = await installNodeCryptoBackends();
   const cleanups: Array<() => Promise<void> | void> = [];
   const undo = async (): Promise<void> => {
     for (const c of cleanups.reverse()) {
@@ -173,6 +180,7 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
       database,
       time: opts.time ?? new SystemTime(),
       pools,
+      ledgerVerifiers: backends.verifiers,
       ...(config.mempoolCapacityBytes ? { mempoolCapacityBytes: config.mempoolCapacityBytes } : {}),
       trace: bridge.sink,
     });
@@ -218,7 +226,7 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
     logger.info({ url, tip: node.tipHeader()?.blockNo ?? 0 }, 'API listening');
 
     node.start();
-    network = config.relays.length > 0 ? await (opts.network ?? defaultNetwork)({ node, genesis, relays: config.relays, metrics, logger }) : noNetwork;
+    network = config.relays.length > 0 ? await (opts.network ?? defaultNetwork)({ node, genesis, relays: config.relays, metrics, logger, observer: netObserver(metrics, bridge) }) : noNetwork;
     const net = network;
     cleanups.push(() => net.close());
 

@@ -45,6 +45,7 @@ export async function connectRelays(ctx: NetworkContext): Promise<NodeNetwork> {
         else if (e.type === 'dial-failed') logger.debug({ relay: r.url }, `dial failed: ${e.detail}`);
       },
       onWarning: warn,
+      observer: ctx.observer,
     });
     s.start();
     return s;

@@ -7,13 +7,16 @@
  * catalogue names (PROTOCOL.md §14.2), and each trace record is checked against the shared §14.1
  * catalogue before it is written, so a file only ever holds events the Leios trace tools parse.
  * Records the catalogue does not accept are counted in {@link TraceBridge.rejected} by type and
- * reported once per type through `onWarning` (never silently dropped).
+ * reported once per type through `onWarning` (never silently dropped). The network layer reports
+ * through {@link netObserver}: wire bytes by class, votes received over LeiosNotify, peers'
+ * protocol violations, and the §14.1 send / receive events with both node names.
  *
  * @module
  */
 import { toHex } from '@leios/shared/bytes';
-import { TRACE_EVENTS, type TraceEvent, validateTraceEvent } from '@leios/shared/obs';
+import { TRACE_EVENTS, type TraceEvent, VIOLATION_KINDS, validateTraceEvent, WIRE_PROTOCOLS } from '@leios/shared/obs';
 import type { HeaderInfo } from '../node/blocks';
+import type { NetObserver } from '../net/observer/index';
 import type { LeiosNode, TraceEvent as NodeTraceEvent } from '../node/index';
 import type { NodeMetrics, TraceWriter } from '../obs/index';
 
@@ -23,6 +26,13 @@ export interface TraceBridge {
   readonly sink: (e: NodeTraceEvent) => void;
   /** Records refused by the §14.1 catalogue, by type. */
   readonly rejected: Map<string, number>;
+  /** Validate and write one event from another source (the network layer), now. */
+  readonly emit: (message: Record<string, unknown>) => void;
+  /**
+   * Set once the network layer traces receipts itself (with the sending peer): the node's own
+   * `EBReceived`, which cannot name the sender, is then left out rather than written twice.
+   */
+  networkReceipts: boolean;
 }
 
 /**
@@ -90,6 +100,7 @@ export function traceBridge(
   let pendingCert: { time_s: number; message: Record<string, unknown> } | null = null;
   const sink = (e: NodeTraceEvent): void => {
     const m = e.message as Record<string, unknown>;
+    if (m.type === 'EBReceived' && m.sender === undefined && bridge.networkReceipts) return;
     if (m.type === 'CertGenerated') metrics.inc('leios_certificates_built_total');
     if (m.type === 'CertGenerated' && m.id === undefined) {
       pendingCert = { time_s: e.time_s, message: m };
@@ -128,7 +139,43 @@ export function traceBridge(
     }
     trace.emit(ev);
   };
-  return { sink, rejected };
+  const bridge: TraceBridge = { sink, rejected, emit: (m) => write(m, trace.timeS()), networkReceipts: false };
+  return bridge;
+}
+
+/**
+ * The network layer's observer over a node's metrics and trace bridge (§14.2 `leios_bytes_total`,
+ * `leios_votes_*_total{source="ws"}`, `leios_protocol_violations_total`; §14.1 RB / EB / vote
+ * bundle send and receive events).
+ *
+ * @example
+ * ```ts
+ * const observer = netObserver(metrics, bridge);
+ * new RelaySession({ …, observer });
+ * ```
+ */
+export function netObserver(metrics: NodeMetrics, bridge: TraceBridge): NetObserver {
+  bridge.networkReceipts = true;
+  const protocols: readonly string[] = WIRE_PROTOCOLS;
+  const kinds: readonly string[] = VIOLATION_KINDS;
+  return {
+    bytes: (direction, cls, n) => metrics.inc('leios_bytes_total', { direction, class: cls }, n),
+    votes: (r) => {
+      metrics.inc('leios_votes_received_total', { source: 'ws' }, r.received);
+      if (r.verified > 0) metrics.inc('leios_votes_verified_total', { source: 'ws' }, r.verified);
+      for (const reason of r.rejected) metrics.inc('leios_votes_rejected_total', { source: 'ws', reason });
+    },
+    violation: (protocol, kind) => {
+      // the wire layer's names are the catalogue's (§8.2); anything else is a bug to hear about
+      if (protocols.includes(protocol) && kinds.includes(kind)) {
+        metrics.inc('leios_protocol_violations_total', {
+          protocol: protocol as (typeof WIRE_PROTOCOLS)[number],
+          kind: kind as (typeof VIOLATION_KINDS)[number],
+        });
+      }
+    },
+    trace: (e) => bridge.emit(e),
+  };
 }
 
 /**

@@ -16,6 +16,7 @@ import type { LeiosNode } from '../../node/index';
 import type { BackoffOptions } from '../backoff/index';
 import { FetchManager, type FetchLimits } from '../fetch/index';
 import { attachFetchManager, nodeFetchTarget, type SessionWarning, versionDataFor } from '../peer/index';
+import type { NetObserver } from '../observer/index';
 import { RelaySession, type RelaySessionEvent } from '../session/index';
 import type { Dialer } from '../socket/index';
 
@@ -39,6 +40,8 @@ export interface NetworkOptions {
   clock?: Clock;
   onEvent?: (relay: string, e: RelaySessionEvent) => void;
   onWarning?: (w: SessionWarning) => void;
+  /** Metrics and §14.1 events of every session. */
+  observer?: NetObserver;
 }
 
 /** A running network layer. */
@@ -86,6 +89,7 @@ export function startNetwork(opts: NetworkOptions): NodeNetworkHandle {
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.onEvent ? { onEvent: (e: RelaySessionEvent) => opts.onEvent?.(r.url, e) } : {}),
       ...(warn ? { onWarning: warn } : {}),
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
     s.start();
     return s;

@@ -26,9 +26,11 @@
  * @module
  */
 import type { EventEmitter } from 'node:events';
-import { bytesEqual } from '@leios/shared/bytes';
+import { bytesEqual, toHex } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
 import { ProtocolViolation } from '@leios/shared/errors';
+import { VOTE_REJECTION_TYPES, voteTraceId } from '@leios/shared/obs';
+import { decodeVote } from '@leios/shared/protocol';
 import { PRAOS, type Priority, SchedulerOverloadError, VOTES } from '@leios/shared/sched';
 import type { BlockNo, Hash32 } from '@leios/shared/types';
 import {
@@ -42,6 +44,7 @@ import {
   type Clock,
   Connection,
   ConnectionClosedError,
+  decodeLeiosNotify,
   type HandshakeAuthenticator,
   HandshakeClient,
   type HandshakeResult,
@@ -58,7 +61,9 @@ import {
   type Notification,
   type PeerSecret,
   type Point,
+  type ProtocolInstance,
   raw,
+  SEGMENT_HEADER,
   type ServerNotification,
   systemClock,
   type Tip,
@@ -69,6 +74,7 @@ import type { HeaderInfo } from '../../node/blocks';
 import { BlockRejectedError, type LeiosNode, type LeiosNodeEvents, MempoolRejectedError } from '../../node/index';
 import { NetError } from '../errors';
 import { type FetchManager, leiosFetchPeer } from '../fetch/index';
+import { meterEgress, type NetObserver, type TrafficClass, trafficClass } from '../observer/index';
 import type { PeerSocket } from '../socket/index';
 import { certifiedOnChain, ebPriority, wireLimitsFor } from './node';
 
@@ -110,6 +116,10 @@ export interface PeerSessionOptions {
   keepAliveMs?: number | null;
   clock?: Clock;
   onWarning?: (w: SessionWarning) => void;
+  /** Metrics and §14.1 send / receive events (storage-node/src/net/observer). */
+  observer?: NetObserver;
+  /** The peer's node name in trace events (`sender` / `recipient`). Default: `id`. */
+  peerName?: string;
 }
 
 function isClosed(e: unknown): boolean {
@@ -146,12 +156,20 @@ export class PeerSession {
   private readonly txWaiters = new Set<() => void>();
   private pendingWork = 0;
   private ended = false;
+  private readonly observer: NetObserver;
+  private readonly peerName: string;
+  /** Class of the inbound message being handled, set by handlers during a synchronous receive. */
+  private inClass: TrafficClass | undefined;
+  /** The inbound message being handled (its bytes name a received vote bundle). */
+  private inMessage: Uint8Array | undefined;
 
   constructor(opts: PeerSessionOptions) {
     this.opts = opts;
     this.id = opts.id;
     this.node = opts.node;
     this.fm = opts.fetch;
+    this.observer = opts.observer ?? {};
+    this.peerName = opts.peerName ?? opts.id;
     const socket = opts.socket;
     let resolveClosed!: (e: ConnectionClosedError) => void;
     this.closed = new Promise((r) => {
@@ -170,7 +188,10 @@ export class PeerSession {
         this.shutdown();
         resolveClosed(e);
       },
+      ...(this.observer.violation ? { onViolation: (v: ProtocolViolation) => this.observer.violation?.(v.protocol, v.violation) } : {}),
     });
+    const onBytes = this.observer.bytes;
+    if (onBytes) meterEgress(this.conn, (cls, n) => onBytes('out', cls, n));
     socket.onMessage((d) => this.conn.receive(d));
     socket.onClose((code, reason) => this.conn.remoteClosed(code, reason));
 
@@ -178,11 +199,11 @@ export class PeerSession {
     if (opts.role === 'initiator') {
       const c = new HandshakeClient({ data: opts.versionData, initiatorOnly: false, ...(opts.auth ? { auth: opts.auth } : {}) });
       hs = c;
-      this.conn.register(c);
+      this.conn.register(this.metered(c, 'praos'));
     } else {
       const s = new HandshakeServer({ data: opts.versionData, ...(opts.authenticator ? { auth: opts.authenticator } : {}) });
       hs = s;
-      this.conn.register(s);
+      this.conn.register(this.metered(s, 'praos'));
     }
     // Servers only answer, so they may be attached before the handshake completes.
     this.registerServers();
@@ -212,6 +233,78 @@ export class PeerSession {
 
   private warn(what: string, detail: string): void {
     this.opts.onWarning?.({ peer: this.id, what, detail });
+  }
+
+  /**
+   * Count the inbound bytes of `inst` (§14.2 `leios_bytes_total{direction="in"}`): each whole
+   * message with the headers of the segments that carried it, in the class a handler set during
+   * the synchronous receive ({@link inClass}), else `fallback`. Our senders never put two messages
+   * in one segment, so over our own peers the sum over classes equals `conn.bytesIn`.
+   */
+  private metered<T extends ProtocolInstance>(inst: T, fallback: TrafficClass): T {
+    const onBytes = this.observer.bytes;
+    if (!onBytes) return inst;
+    let segments = 0;
+    const segmentArrived = inst.segmentArrived.bind(inst);
+    const receive = inst.receive.bind(inst);
+    inst.segmentArrived = () => {
+      segments++;
+      segmentArrived();
+    };
+    inst.receive = (m: Uint8Array) => {
+      this.inClass = undefined;
+      this.inMessage = m;
+      try {
+        receive(m);
+      } finally {
+        onBytes('in', this.inClass ?? fallback, m.length + SEGMENT_HEADER * segments);
+        segments = 0;
+        this.inClass = undefined;
+        this.inMessage = undefined;
+      }
+    };
+    return inst;
+  }
+
+  /** §13.1 class of an item about the EB `hash` at `slot` (P0 once certified on the selected chain). */
+  private ebClass(hash: Uint8Array, slot: number): TrafficClass {
+    const info = this.node.ebInfo(hash);
+    return trafficClass(ebPriority(this.node, slot, info ? certifiedOnChain(this.node, info.rbHash) : false));
+  }
+
+  /**
+   * Wrap the port `inst` gets so every message it sends is seen by `onSend` first (LeiosFetch
+   * request classes, LeiosNotify vote bundles).
+   */
+  private onSend(inst: ProtocolInstance, onSend: (bytes: Uint8Array, priority: Priority) => void): void {
+    const attach = inst.attach.bind(inst);
+    inst.attach = (port) =>
+      attach({
+        ...port,
+        send: (bytes, priority) => {
+          onSend(bytes, priority);
+          port.send(bytes, priority);
+        },
+      });
+  }
+
+  private trace(e: Parameters<NonNullable<NetObserver['trace']>>[0]): void {
+    this.observer.trace?.(e);
+  }
+
+  /** §14.1 VTBundleSent / VTBundleReceived of one LeiosNotify Votes message. */
+  private voteBundle(message: Uint8Array, votes: readonly Uint8Array[]): { id: string; ids: string[] } {
+    const ids: string[] = [];
+    for (const v of votes) {
+      try {
+        const d = decodeVote(v);
+        ids.push(voteTraceId(toHex(d.rbHash), d.voterId));
+      } catch {
+        // a malformed vote has no id; the node rejects it and says why
+      }
+    }
+    // The bundle id is the hash of the message bytes, the same on both ends of the connection.
+    return { id: toHex(blake2b256(message)), ids };
   }
 
   private shutdown(): void {
@@ -287,7 +380,7 @@ export class PeerSession {
       this.tipWaiters.clear();
     });
     this.conn.register(
-      new ChainSyncServer({
+      this.metered(new ChainSyncServer({
         findIntersect: async (points) => cursor.intersect(points, this.tip()),
         next: () => {
           const quick = cursor.nextInMemory(this.tip());
@@ -301,9 +394,24 @@ export class PeerSession {
             }
           })();
         },
-      }),
+      }), 'praos'),
     );
-    this.conn.register(new BlockFetchServer({ range: (from, to) => blockRange(node, from, to) }));
+    this.conn.register(
+      this.metered(
+        new BlockFetchServer({
+          range: async (from, to) => {
+            const blocks = await blockRange(node, from, to);
+            if (blocks && this.observer.trace) {
+              for (const b of blocks) {
+                this.trace({ type: 'RBSent', sender: node.name, recipient: this.peerName, id: toHex(b.hash), slot: b.slot, msg_size_bytes: b.bytes.length });
+              }
+            }
+            return blocks?.map((b) => b.bytes) ?? null;
+          },
+        }),
+        'praos',
+      ),
+    );
 
     // tx-submission: the mempool in arrival order, one cursor per connection
     let txCursor = -1;
@@ -312,7 +420,7 @@ export class PeerSession {
       this.txWaiters.clear();
     });
     this.conn.register(
-      new TxSubmissionServer({
+      this.metered(new TxSubmissionServer({
         txIds: async (blocking, req) => {
           for (;;) {
             const ids = [];
@@ -327,11 +435,22 @@ export class PeerSession {
           }
         },
         txs: async (ids) => ids.flatMap((id) => node.mempool.getByRef(id)?.bytes ?? []),
-      }),
+      }), 'fresh'),
     );
-    this.conn.register(new KeepAliveServer());
+    this.conn.register(this.metered(new KeepAliveServer(), 'praos'));
 
-    this.conn.register(this.notify);
+    if (this.observer.trace) {
+      this.onSend(this.notify, (bytes, _priority) => {
+        // [4, [+ vote]]: only Votes messages are decoded (§9 LeiosNotify tag 4)
+        if (bytes[0] !== 0x82 || bytes[1] !== 0x04) return;
+        const m = decodeLeiosNotify(bytes, this.conn.limits);
+        if (m.type !== 'Votes') return;
+        const b = this.voteBundle(bytes, m.votes.map((v) => v.bytes));
+        this.trace({ type: 'VTBundleSent', sender: node.name, recipient: this.peerName, ...b, slot: node.currentSlot(), msg_size_bytes: bytes.length });
+      });
+    }
+    // inbound: the peer client's RequestNext / Done, which it sends as P0
+    this.conn.register(this.metered(this.notify, 'praos'));
     this.listen('header', (h: HeaderInfo) => {
       // §10.4: announcements are useful only within 3·L_hdr of the header's slot
       if (h.ebAnnouncement && node.currentSlot() - h.slot <= 3 * node.params.lHdr) {
@@ -353,13 +472,16 @@ export class PeerSession {
 
     const limits = wireLimitsFor(node);
     this.conn.register(
-      new LeiosFetchServer({
+      this.metered(new LeiosFetchServer({
         block: async (point) => {
+          this.inClass = this.ebClass(point.hash, point.slot); // runs within the request's receive
           const eb = await node.ebStore.getEb(point.hash);
           if (!eb) return null;
+          this.trace({ type: 'EBSent', sender: node.name, recipient: this.peerName, id: toHex(point.hash), slot: eb.slot, msg_size_bytes: eb.bytes.length });
           return { eb: eb.bytes, priority: ebPriority(node, eb.slot, certifiedOnChain(node, eb.rbHash)) };
         },
         blockTxs: async (point, bitmap) => {
+          this.inClass = this.ebClass(point.hash, point.slot);
           const eb = await node.ebStore.getEb(point.hash);
           if (!eb) return null;
           const refs = await node.ebStore.refs(point.hash);
@@ -372,7 +494,7 @@ export class PeerSession {
           if (txs.some((t) => t === undefined)) return null;
           return { txs: txs as Uint8Array[], priority: ebPriority(node, eb.slot, certifiedOnChain(node, eb.rbHash)) };
         },
-      }),
+      }), 'fresh'),
     );
   }
 
@@ -402,24 +524,45 @@ export class PeerSession {
     this.offerHeld();
     if (this.opts.role === 'initiator') {
       this.keepAlive = new KeepAliveClient({ intervalMs: this.opts.keepAliveMs === undefined ? 20_000 : this.opts.keepAliveMs });
-      this.conn.register(this.keepAlive);
+      this.conn.register(this.metered(this.keepAlive, 'praos'));
     }
     const bf = new BlockFetchClient();
-    this.conn.register(bf);
+    this.conn.register(this.metered(bf, 'praos'));
     const cs = new ChainSyncClient();
-    this.conn.register(cs);
+    this.conn.register(this.metered(cs, 'praos'));
     void this.follow(cs, bf).catch((e: unknown) => {
       if (!isClosed(e)) this.warn('chain-sync', e instanceof Error ? e.message : String(e));
     });
     const lf = new LeiosFetchClient();
-    this.conn.register(lf);
-    this.conn.register(new LeiosNotifyClient({ onNotification: (n) => this.onNotification(n) }));
+    if (this.observer.bytes) {
+      // Replies come in request order (§9 LeiosFetch): each is in the class of its request.
+      const requested: TrafficClass[] = [];
+      this.onSend(lf, (bytes, priority) => {
+        if (requested.length < 1024 && !(bytes[0] === 0x81)) requested.push(trafficClass(priority)); // [tag] alone is Done
+      });
+      const receive = lf.receive.bind(lf);
+      lf.receive = (m) => {
+        this.inClass = requested.shift();
+        receive(m);
+      };
+    }
+    this.conn.register(this.metered(lf, 'fresh'));
+    this.conn.register(this.metered(new LeiosNotifyClient({ onNotification: (n) => this.onNotification(n) }), 'fresh'));
     const ts = new TxSubmissionClient();
-    this.conn.register(ts);
+    this.conn.register(this.metered(ts, 'fresh'));
     void this.pullTxs(ts).catch((e: unknown) => {
       if (!isClosed(e)) this.warn('tx-submission', e instanceof Error ? e.message : String(e));
     });
-    this.fm.addPeer(leiosFetchPeer(this.id, lf, () => this.keepAlive?.rttMs));
+    const peer = leiosFetchPeer(this.id, lf, () => this.keepAlive?.rttMs);
+    if (this.observer.trace) {
+      const requestBlock = peer.requestBlock;
+      peer.requestBlock = async (point, priority) => {
+        const bytes = await requestBlock(point, priority);
+        this.trace({ type: 'EBReceived', sender: this.peerName, recipient: this.node.name, id: toHex(point.hash), slot: point.slot });
+        return bytes;
+      };
+    }
+    this.fm.addPeer(peer);
   }
 
   /** Chain-sync client: headers into the node, then their bodies (≤ 4 pipelined, in order). */
@@ -459,6 +602,10 @@ export class PeerSession {
         });
         for (const b of blocks ?? []) {
           this.stats.blocks++;
+          if (this.observer.trace) {
+            const slot = node.header(hash)?.slot;
+            if (slot !== undefined) this.trace({ type: 'RBReceived', sender: this.peerName, recipient: node.name, id: toHex(hash), slot });
+          }
           await this.work('block', () => node.receiveBlock(b.bytes.slice()));
         }
       });
@@ -474,6 +621,7 @@ export class PeerSession {
     const node = this.node;
     switch (n.type) {
       case 'BlockAnnouncement': {
+        this.inClass = 'praos';
         const bytes = n.header.bytes.slice();
         void this.work('announcement', async () => {
           try {
@@ -487,16 +635,27 @@ export class PeerSession {
         break;
       }
       case 'BlockOffer':
+        this.inClass = this.ebClass(n.point.hash, n.point.slot);
         this.fm.offerBlock(this.id, n.point, n.ebSize);
         break;
       case 'BlockTxsOffer':
+        this.inClass = this.ebClass(n.point.hash, n.point.slot);
         this.fm.offerTxs(this.id, n.point);
         break;
       case 'Votes': {
+        this.inClass = 'fresh';
         const votes = n.votes.map((v) => v.bytes.slice());
         this.stats.votes += votes.length;
+        if (this.observer.trace && this.inMessage) {
+          this.trace({ type: 'VTBundleReceived', sender: this.peerName, recipient: node.name, ...this.voteBundle(this.inMessage, votes), slot: node.currentSlot() });
+        }
         void this.work('votes', async () => {
-          await node.receiveVotes(votes);
+          const r = await node.receiveVotes(votes);
+          this.observer.votes?.({
+            received: votes.length,
+            verified: r.outcomes.filter((o) => o === 'accepted' || o === 'duplicate').length,
+            rejected: r.outcomes.filter((o): o is (typeof VOTE_REJECTION_TYPES)[number] => (VOTE_REJECTION_TYPES as readonly string[]).includes(o)),
+          });
         });
         break;
       }
@@ -617,23 +776,24 @@ class ChainCursor {
 }
 
 /** Block-fetch: the blocks `from..to` (≤ 100, following parent links back from `to`). */
-async function blockRange(node: LeiosNode, from: Point, to: Point): Promise<Uint8Array[] | null> {
+async function blockRange(node: LeiosNode, from: Point, to: Point): Promise<{ hash: Hash32; slot: number; bytes: Uint8Array }[] | null> {
   if (!from || !to) return null;
-  const hashes: Hash32[] = [];
+  const hashes: { hash: Hash32; slot: number }[] = [];
   let h: Hash32 | null = to.hash;
   for (let i = 0; i < 100 && h; i++) {
-    hashes.push(h);
+    const hdr: { prevHash: Hash32 | null; slot: number } | undefined = node.header(h) ?? (await node.chainDb.getHeader(h));
+    if (!hdr) return null;
+    hashes.push({ hash: h, slot: hdr.slot });
     if (bytesEqual(h, from.hash)) break;
-    const hdr: { prevHash: Hash32 | null } | undefined = node.header(h) ?? (await node.chainDb.getHeader(h));
-    h = hdr?.prevHash ?? null;
+    h = hdr.prevHash;
   }
   const last = hashes[hashes.length - 1];
-  if (!last || !bytesEqual(last, from.hash)) return null;
-  const out: Uint8Array[] = [];
+  if (!last || !bytesEqual(last.hash, from.hash)) return null;
+  const out: { hash: Hash32; slot: number; bytes: Uint8Array }[] = [];
   for (const x of hashes.reverse()) {
-    const b = await node.blockBytes(x);
+    const b = await node.blockBytes(x.hash);
     if (!b) return null;
-    out.push(b);
+    out.push({ ...x, bytes: b });
   }
   return out;
 }

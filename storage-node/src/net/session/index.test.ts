@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { ascii, toHex } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
 import type { Hash32 } from '@leios/shared/types';
+import { validateTraceEvent } from '@leios/shared/obs';
 import { HandshakeAuthenticator } from '@leios/shared/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -18,6 +19,7 @@ import { LeiosNode, type LeiosNodeOptions } from '../../node/index';
 import { type TestNetwork, testNetwork } from '../../node/testkit/index';
 import { openTestDb } from '../../test-support/index';
 import { FetchManager } from '../fetch/index';
+import type { NetObserver, NetTraceEvent, TrafficClass, VoteBatchOutcome } from '../observer/index';
 import { startNetwork } from '../network/index';
 import { attachFetchManager, nodeFetchTarget, type SessionWarning, versionDataFor } from '../peer/index';
 import { MAX_WS_MESSAGE_BYTES, selectSubprotocol } from '../socket/index';
@@ -38,6 +40,28 @@ async function makeSide(name: string, net: TestNetwork, database: Database, time
   const fetch = new FetchManager({ target: nodeFetchTarget(node), onWarning: (w) => warnings.push({ peer: w.peer ?? '', what: w.what, detail: w.detail }) });
   attachFetchManager(node, fetch);
   return { node, fetch, warnings };
+}
+
+/** A {@link NetObserver} that keeps everything it is told. */
+function recorder(): NetObserver & { bytesBy: Record<string, number>; votesSeen: VoteBatchOutcome[]; events: NetTraceEvent[]; total(dir: 'in' | 'out'): number } {
+  const bytesBy: Record<string, number> = {};
+  const votesSeen: VoteBatchOutcome[] = [];
+  const events: NetTraceEvent[] = [];
+  return {
+    bytesBy,
+    votesSeen,
+    events,
+    total: (dir) => Object.entries(bytesBy).reduce((s, [k, n]) => (k.startsWith(`${dir}/`) ? s + n : s), 0),
+    bytes: (dir: 'in' | 'out', cls: TrafficClass, n: number) => {
+      bytesBy[`${dir}/${cls}`] = (bytesBy[`${dir}/${cls}`] ?? 0) + n;
+    },
+    votes: (o) => {
+      votesSeen.push(o);
+    },
+    trace: (e) => {
+      events.push(e);
+    },
+  };
 }
 
 async function listen(port = 0): Promise<{ wss: WebSocketServer; port: number }> {
@@ -94,7 +118,16 @@ describe('RelaySession over real WebSockets', () => {
     const B = await makeSide('b', net, dbs[1]!, time, { pools: [net.keys[1]!] });
     const { wss, port } = await listen();
     servers.push(wss);
-    const listener = servePeers({ wss, node: B.node, fetch: B.fetch, versionData: versionDataFor(B.node, GENESIS_HASH), onWarning: (w) => B.warnings.push(w) });
+    const obsA = recorder();
+    const obsB = recorder();
+    const listener = servePeers({
+      wss,
+      node: B.node,
+      fetch: B.fetch,
+      versionData: versionDataFor(B.node, GENESIS_HASH),
+      onWarning: (w) => B.warnings.push(w),
+      observer: obsB,
+    });
     listeners.push(listener);
     const relay = new RelaySession({
       url: `ws://127.0.0.1:${port}/v1/ws`,
@@ -104,6 +137,7 @@ describe('RelaySession over real WebSockets', () => {
       name: 'b',
       keepAliveMs: null,
       onWarning: (w) => A.warnings.push(w),
+      observer: obsA,
     });
     relays.push(relay);
     relay.start();
@@ -170,6 +204,45 @@ describe('RelaySession over real WebSockets', () => {
     expect(toHex(A.node.stateHash())).toBe(toHex(B.node.stateHash()));
     expect(A.warnings).toEqual([]);
     expect(B.warnings).toEqual([]);
+
+    // §14.2 leios_bytes_total: every wire byte is counted once, in a class; both sides saw Praos
+    // traffic (chain-sync, block-fetch) and fresh Leios traffic (votes, EBs, txs) both ways.
+    for (const [obs, s] of [
+      [obsA, sa],
+      [obsB, sb],
+    ] as const) {
+      expect(obs.total('out')).toBe(s.conn.bytesOut);
+      expect(obs.total('in')).toBe(s.conn.bytesIn);
+      for (const k of ['in/praos', 'out/praos', 'in/fresh', 'out/fresh']) expect(obs.bytesBy[k], k).toBeGreaterThan(0);
+      // votes over LeiosNotify reached the node, which verified them
+      expect(obs.votesSeen.reduce((n, o) => n + o.received, 0)).toBe(s.stats.votes);
+      expect(obs.votesSeen.reduce((n, o) => n + o.verified, 0)).toBeGreaterThan(0);
+    }
+    // §14.1: the send / receive events are catalogue-valid and name both nodes; what one side
+    // sent, the other received under the same id
+    for (const [obs, me, peer] of [
+      [obsA, 'a', 'b'],
+      [obsB, 'b', listener.sessions.size === 1 ? [...listener.sessions][0]!.id : ''],
+    ] as const) {
+      const types = new Set(obs.events.map((e) => e.type));
+      for (const t of ['RBSent', 'RBReceived', 'EBSent', 'EBReceived', 'VTBundleSent', 'VTBundleReceived']) expect(types, `${me}: ${t}`).toContain(t);
+      for (const e of obs.events) {
+        expect(validateTraceEvent(e)).toBe(e);
+        if (e.type.endsWith('Sent')) expect([e.sender, e.recipient]).toEqual([me, peer]);
+        else expect([e.sender, e.recipient]).toEqual([peer, me]);
+      }
+    }
+    const ids = (obs: typeof obsA, type: string) => new Set(obs.events.filter((e) => e.type === type).map((e) => e.id));
+    for (const [from, to] of [
+      [obsA, obsB],
+      [obsB, obsA],
+    ] as const) {
+      expect([...ids(from, 'VTBundleSent')].every((id) => ids(to, 'VTBundleReceived').has(id))).toBe(true);
+      expect([...ids(to, 'RBReceived')].every((id) => ids(from, 'RBSent').has(id))).toBe(true);
+      expect([...ids(to, 'EBReceived')].every((id) => ids(from, 'EBSent').has(id))).toBe(true);
+    }
+    const bundle = obsA.events.find((e) => e.type === 'VTBundleSent');
+    expect(bundle?.type === 'VTBundleSent' && bundle.ids.length).toBeGreaterThan(0);
   }, 100_000);
 
   it('fetches the closure txs it does not hold by LeiosFetch bitmap (a node whose mempool takes nothing)', async () => {

@@ -24,6 +24,7 @@ import type { WebSocketServer } from 'ws';
 import type { LeiosNode } from '../../node/index';
 import { Backoff, type BackoffOptions } from '../backoff/index';
 import type { FetchManager } from '../fetch/index';
+import type { NetObserver } from '../observer/index';
 import { PeerSession, type SessionWarning } from '../peer/index';
 import { acceptPeers, type Dialer, memorySocketPair, type PeerSocket, wsDialer } from '../socket/index';
 
@@ -55,6 +56,8 @@ export interface RelaySessionOptions {
   clock?: Clock;
   onEvent?: (e: RelaySessionEvent) => void;
   onWarning?: (w: SessionWarning) => void;
+  /** Metrics and §14.1 events of every session ({@link NetObserver}); `name` is the peer's name. */
+  observer?: NetObserver;
 }
 
 /**
@@ -165,6 +168,7 @@ export class RelaySession {
         ...(this.opts.keepAliveMs !== undefined ? { keepAliveMs: this.opts.keepAliveMs } : {}),
         clock: this.clock,
         ...(this.opts.onWarning ? { onWarning: this.opts.onWarning } : {}),
+        ...(this.opts.observer ? { observer: this.opts.observer, peerName: this.name } : {}),
       });
       this.current = s;
       const openedAt = this.clock.now();
@@ -201,6 +205,8 @@ export interface ServePeersOptions {
   maxSessions?: number;
   clock?: Clock;
   onWarning?: (w: SessionWarning) => void;
+  /** Metrics and §14.1 events of every session; peers are named by their session id. */
+  observer?: NetObserver;
 }
 
 /** The responder side: live sessions and a close. */
@@ -239,6 +245,7 @@ export function servePeers(opts: ServePeersOptions): PeerListener {
       ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
       clock: opts.clock ?? systemClock,
       ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
     sessions.add(s);
     void s.closed.then(() => sessions.delete(s));
@@ -257,6 +264,8 @@ export function servePeers(opts: ServePeersOptions): PeerListener {
 export interface LinkSide {
   node: LeiosNode;
   fetch: FetchManager;
+  observer?: NetObserver;
+  onWarning?: (w: SessionWarning) => void;
 }
 
 /** Two nodes linked in memory by {@link linkPeers}. */
@@ -290,8 +299,21 @@ export function linkPeers(a: LinkSide, b: LinkSide, versionData: LocalVersionDat
     versionData,
     id: `${name}/a`,
     keepAliveMs: opts.keepAliveMs ?? null,
+    peerName: b.node.name,
+    ...(a.observer ? { observer: a.observer } : {}),
+    ...(a.onWarning ? { onWarning: a.onWarning } : {}),
   });
-  const pb = new PeerSession({ socket: sb, role: 'responder', node: b.node, fetch: b.fetch, versionData, id: `${name}/b` });
+  const pb = new PeerSession({
+    socket: sb,
+    role: 'responder',
+    node: b.node,
+    fetch: b.fetch,
+    versionData,
+    id: `${name}/b`,
+    peerName: a.node.name,
+    ...(b.observer ? { observer: b.observer } : {}),
+    ...(b.onWarning ? { onWarning: b.onWarning } : {}),
+  });
   return {
     a: pa,
     b: pb,
