@@ -50,7 +50,7 @@ import {
   verifyCertificate,
 } from '@leios/shared/protocol';
 import type { Hash32, PoolId, Slot } from '@leios/shared/types';
-import type { Database } from '../db/index';
+import type { Database, TxContext } from '../db/index';
 import { isStorageError } from '../errors/index';
 import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
@@ -202,6 +202,14 @@ interface EbState {
 }
 
 type Entry = TreeEntry<BlockData>;
+
+/** A produced block's extra writes (its EB and closure), stored in the transaction that adopts it. */
+interface OwnWrite {
+  readonly entry: Entry;
+  write(tx: TxContext): Promise<void>;
+  /** After the commit. */
+  committed(): Promise<void>;
+}
 
 /**
  * A Leios node.
@@ -678,7 +686,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   // Chain selection (§7.4)
 
   /** Follow the best chain; returns the blocks found invalid on the way. */
-  private async select(): Promise<{ hash: Hash32; error: BlockRejectedError }[]> {
+  private async select(own?: OwnWrite): Promise<{ hash: Hash32; error: BlockRejectedError }[]> {
     const failures: { hash: Hash32; error: BlockRejectedError }[] = [];
     for (let guard = 0; guard < 64; guard++) {
       const plan = this.tree.plan((e) => this.ready(e));
@@ -717,7 +725,16 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         continue;
       }
       const intersection = plan.intersection?.header.hash ?? this.anchorHash();
-      await this.chainDb.switchFork(intersection, plan.forward.map((e) => toBlockInput(e)));
+      const blocks = plan.forward.map((e) => toBlockInput(e));
+      const withOwn = own && plan.forward.includes(own.entry) ? own : undefined;
+      if (withOwn) {
+        own = undefined;
+        await this.opts.database.transaction(async (tx) => {
+          await withOwn.write(tx);
+          await this.chainDb.switchFork(intersection, blocks, tx);
+        });
+        await withOwn.committed();
+      } else await this.chainDb.switchFork(intersection, blocks);
       this.tree.setSelected(plan);
       if (plan.rollback.length > 0) {
         this.stats.rollbacks += plan.rollback.length;
@@ -1129,7 +1146,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     const nonce = childNonceState(tip ? tip.data.nonce : this.anchorNonce, slot, win.output, this.nonceParams);
     const now = this.opts.time.now();
     const entry = this.tree.add(h, { header: h, nonce, receivedAt: now, trusted: true });
-    await this.chainDb.putHeader(toHeaderInput(h));
+    let ownWrite: OwnWrite | undefined;
     if (ebHash && ebBytes) {
       const view = decodeEb(ebBytes, p);
       const eb: EbState = {
@@ -1145,23 +1162,27 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         txs: sel.eb.map((e) => e.tx),
       };
       this.ebs.set(toHex(ebHash), eb);
-      // The closure is stored before the block is adopted: a crash in between leaves an
-      // orphan EB (pruned later), never a chain block whose closure is missing. Most txs are in
-      // the database already (tx cache), so usually only the references are written here.
-      const st = await this.ebStore.putEb({ bytes: ebBytes, refs: view.refs, rbHash, slot, announced: { hash: ebHash, size: ebBytes.length } });
-      if (!st.complete) {
-        const missing = await this.ebStore.missing(ebHash);
-        await this.ebStore.addClosureTxs(
-          ebHash,
-          missing.map((i) => ({ index: i, bytes: sel.eb[i]!.bytes })),
-        );
-      }
-      eb.complete = true;
-      eb.closureAt = now;
+      // RB, EB and closure are written in one transaction, with the block's adoption (issue 4
+      // item 5), and announced only after it commits: a crash leaves all or none of them. Most
+      // txs are in the database already (tx cache), so usually only the references are written.
+      const input = { bytes: ebBytes, refs: view.refs, rbHash, slot, announced: { hash: ebHash, size: ebBytes.length } };
+      const txs = sel.eb.map((e) => e.bytes);
+      let notify: (() => Promise<void>) | undefined;
+      ownWrite = {
+        entry,
+        write: async (tx) => {
+          notify = (await this.ebStore.putWithClosure(input, txs, tx)).notify;
+        },
+        committed: async () => {
+          eb.complete = true;
+          eb.closureAt = now;
+          await notify?.();
+        },
+      };
     }
     const tAdopt = performance.now();
     await this.addBody(rbHash, body, null, true);
-    await this.select();
+    await this.select(ownWrite);
     const tEnd = performance.now();
     if (this.tree.tip() !== entry) {
       this.warn('produce', `own block ${toHex(rbHash)} was not adopted`);

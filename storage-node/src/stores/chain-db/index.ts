@@ -24,7 +24,7 @@ import { bytesEqual } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
 import { hashHex } from '@leios/shared/types';
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
-import type { Database, Db } from '../../db/index';
+import type { Database, Db, TxContext } from '../../db/index';
 import { chain, rbBodies, rbHeaders } from '../../db/schema';
 import { StorageError } from '../../errors/index';
 
@@ -157,9 +157,9 @@ export class ChainDb {
    *
    * @example `const rbHash = await chainDb.putHeader(header)`
    */
-  async putHeader(h: RbHeaderInput): Promise<Hash32> {
+  async putHeader(h: RbHeaderInput, outer?: TxContext): Promise<Hash32> {
     const hash = ChainDb.headerHash(h);
-    await insertHeader(this.database.db, hash, h, this.now());
+    await insertHeader(outer?.db ?? this.database.db, hash, h, this.now());
     return hash;
   }
 
@@ -196,22 +196,32 @@ export class ChainDb {
 
   /**
    * Switch to a fork atomically: roll back to `intersection` (at most k blocks) and append
-   * `blocks` in order. Either all of it happens or nothing does.
+   * `blocks` in order. Either all of it happens or nothing does. With `outer`, the writes join
+   * that transaction instead (e.g. a produced RB together with its EB and closure, so that they
+   * are stored, or not, as one: issue 4 item 5); a throw then rolls the caller's writes back too.
    *
-   * @example `await chainDb.switchFork(intersection.hash, forkBlocks)`
+   * @example
+   * ```ts
+   * await chainDb.switchFork(intersection.hash, forkBlocks);
+   * await database.transaction(async (tx) => {
+   *   await ebStore.putWithClosure(eb, txs, tx);
+   *   await chainDb.switchFork(tip.hash, [block], tx);
+   * });
+   * ```
    */
-  async switchFork(intersection: Hash32 | null, blocks: readonly RbBlockInput[]): Promise<ChainPoint | null> {
+  async switchFork(intersection: Hash32 | null, blocks: readonly RbBlockInput[], outer?: TxContext): Promise<ChainPoint | null> {
     const checked = blocks.map((b) => {
       const hash = ChainDb.headerHash(b.header);
       ChainDb.checkBody(b.header, b.body, hash);
       return { hash, block: b };
     });
-    return this.database.transaction(async (tx) => {
+    const run = async (tx: TxContext): Promise<ChainPoint | null> => {
       await tx.query(LOCK_CHAIN);
       let tip = await this.truncate(tx.db, intersection);
       for (const { hash, block } of checked) tip = await this.append(tx.db, tip, hash, block);
       return tip;
-    });
+    };
+    return outer ? run(outer) : this.database.transaction(run);
   }
 
   /** The tip of the selected chain, or null at origin. @example `await chainDb.tip()` */

@@ -279,3 +279,53 @@ describe('EbStore retention', () => {
     expect(await ebStore.usage()).toMatchObject({ ebs: 2, staleEbs: 1, staleBytes: 1320 });
   });
 });
+
+describe('EbStore.putWithClosure (one transaction with the block, issue 4 item 5)', () => {
+  it('stores EB, closure and block together, writing only the txs the database lacks', async () => {
+    const ebStore = store();
+    const txs = makeTxs(6);
+    await ebStore.putClosure(ebOf(txs.slice(0, 4), 1), txs.slice(0, 4)); // 4 of 6 already stored
+    const completed: Hash32[] = [];
+    ebStore.onClosureComplete((h) => completed.push(h));
+    const input = ebOf(txs, 2);
+    const b1 = makeBlock(null, { eb: { hash: blake2b256(input.bytes), size: input.bytes.length } });
+    const r = await database.transaction(async (tx) => {
+      const r = await ebStore.putWithClosure({ ...input, rbHash: b1.hash }, txs, tx);
+      await chainDb.switchFork(null, [b1], tx);
+      return r;
+    });
+    expect(r.written).toBe(2);
+    expect(completed).toEqual([]); // told only after the commit
+    await r.notify();
+    expect(completed).toEqual([r.hash]);
+    expect(await ebStore.isComplete(r.hash)).toBe(true);
+    expect((await chainDb.tip())?.hash).toEqual(b1.hash);
+    expect((await ebStore.getClosure(r.hash)).length).toBe(6);
+  });
+
+  it('leaves neither the EB nor the block stored when the block write fails after the EB write', async () => {
+    const ebStore = store();
+    const txs = makeTxs(5);
+    const input = ebOf(txs, 3);
+    const b1 = makeBlock(null);
+    await chainDb.rollForward(b1);
+    // block 2 claims parent `null`: it does not extend the tip, so the chain write throws
+    const bad = makeBlock(null, { eb: { hash: blake2b256(input.bytes), size: input.bytes.length } });
+    const failed = await database
+      .transaction(async (tx) => {
+        await ebStore.putWithClosure({ ...input, rbHash: bad.hash }, txs, tx);
+        expect(await tx.query('select 1 from ebs where hash = $1', [blake2b256(input.bytes)])).toHaveLength(1);
+        await chainDb.switchFork(b1.hash, [bad], tx);
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isStorageError(failed, 'not-connected')).toBe(true);
+    expect(await ebStore.getEb(blake2b256(input.bytes))).toBeUndefined();
+    expect(await ebStore.refs(blake2b256(input.bytes))).toEqual([]);
+    expect(await txCount()).toBe(0);
+    expect(await chainDb.getBlock(bad.hash)).toBeUndefined();
+    expect((await chainDb.tip())?.hash).toEqual(b1.hash);
+  });
+});

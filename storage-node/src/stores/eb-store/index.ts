@@ -333,6 +333,63 @@ export class EbStore {
   }
 
   /**
+   * Store an EB, its references and whichever of its closure txs the database lacks, inside the
+   * caller's transaction `tx` (own EBs: the producer writes RB, EB and closure in one transaction
+   * and only then announces them, issue 4 item 5). `txs[i]` is the tx of `refs[i]`; only the txs
+   * actually written are hashed against their references (most are already stored by the tx
+   * cache). The EB is complete when `tx` commits. Listeners are told through `notify()`, which the
+   * caller runs after the commit (never for a rolled-back write).
+   *
+   * @example
+   * ```ts
+   * const r = await database.transaction(async (tx) => {
+   *   const r = await ebStore.putWithClosure(eb, txs, tx);
+   *   await chainDb.switchFork(tip.hash, [block], tx);
+   *   return r;
+   * });
+   * await r.notify();
+   * ```
+   */
+  async putWithClosure(input: EbInput, txs: readonly Uint8Array[], tx: TxContext): Promise<{ hash: Hash32; written: number; notify: () => Promise<void> }> {
+    const hash = this.checkEb(input);
+    if (txs.length !== input.refs.length) {
+      throw new StorageError('invalid', `closure has ${txs.length} txs for ${input.refs.length} references`);
+    }
+    await tx.query(LOCK_SHARED);
+    const txBytes = input.refs.reduce((s, r) => s + r.size, 0);
+    const inserted = await tx.db
+      .insert(ebs)
+      .values({ hash, bytes: input.bytes, rbHash: input.rbHash, slot: input.slot, txCount: txs.length, txBytes, receivedAt: this.now() })
+      .onConflictDoNothing()
+      .returning({ hash: ebs.hash });
+    if (inserted.length > 0) await this.insertRefs(tx, hash, input.refs);
+    const absent = await tx.query<{ idx: number }>(
+      `select l.idx from eb_txs l where l.eb_hash = $1
+          and not exists (select 1 from txs t where t.hash = l.tx_hash) order by l.idx`,
+      [hash],
+    );
+    const rows = absent.map(({ idx }) => {
+      const i = Number(idx);
+      const ref = input.refs[i];
+      const bytes = txs[i];
+      if (!ref || !bytes) throw new StorageError('invalid', `index ${i} is outside EB ${hashHex(hash)}`);
+      verifyTx(hash, i, ref, bytes);
+      return { hash: ref.hash, bytes };
+    });
+    await this.insertTxs(tx, rows);
+    // every reference is present now (stored here or found stored under the shared lock)
+    const flipped = await tx.query('update ebs set complete = true where hash = $1 and not complete returning hash', [hash]);
+    return {
+      hash,
+      written: rows.length,
+      notify: async () => {
+        if (flipped.length > 0) this.emit(hash);
+        await this.refreshCompleteness(rows.map((r) => r.hash));
+      },
+    };
+  }
+
+  /**
    * Mark complete every incomplete EB that references one of `txHashes` (all incomplete EBs when
    * omitted) and whose references are now all present. Call after txs arrive by another path
    * (tx cache) and at start-up. Returns the EBs that became complete (listeners are told too).
