@@ -10,6 +10,11 @@
  *
  * @module
  */
+import type { ApiError } from '../api/problem';
+import type { ConfigError } from '../config/index';
+import type { NetError } from '../net/errors';
+import type { NodeError } from '../node/errors';
+import type { ConfigFileError } from '../service/config';
 
 /** Why a storage operation was refused. */
 export type StorageErrorCode =
@@ -78,5 +83,56 @@ export function isStorageError(e: unknown, code?: StorageErrorCode): e is Storag
   return e instanceof StorageError && (code === undefined || e.code === code);
 }
 
-/** The error union of @leios/storage-node (other modules of the package add their members here). */
-export type StorageNodeError = StorageError;
+/**
+ * The error union of @leios/storage-node: every typed failure any part of the package reports.
+ * The classes stay in their modules (the node's rejections in node/errors.ts, the config file in
+ * config/ and service/config.ts, the network layer in net/errors.ts, the HTTP API's problems in
+ * api/problem.ts); only the union lives here, imported as types so this module, which the stores
+ * and the node import, depends on none of them. Switch on `kind` (every member but ApiError has
+ * one; ApiError carries its problem `kind` in `problem`).
+ *
+ * @example
+ * ```ts
+ * function describe(e: StorageNodeError): string {
+ *   if (e.name === 'ApiError') return e.message;
+ *   switch (e.kind) { case 'storage': return e.code; case 'net': return e.code; … }
+ * }
+ * ```
+ */
+export type StorageNodeError = StorageError | NodeError | ConfigError | ConfigFileError | NetError | ApiError;
+
+/** The `kind` discriminants of the union (all members but ApiError). */
+export type StorageNodeErrorKind = Exclude<StorageNodeError, ApiError>['kind'];
+
+// Every kind of the union, checked against it at compile time: a member added to the union without
+// its kind here does not compile.
+const KINDS = {
+  storage: true,
+  net: true,
+  config: true,
+  'config-file': true,
+  'mempool-rejected': true,
+  'block-rejected': true,
+  'eb-rejected': true,
+  'vote-rejected': true,
+  'node-state': true,
+} as const satisfies Record<StorageNodeErrorKind, true>;
+
+/**
+ * True if `e` is one of the package's typed errors ({@link StorageNodeError}), optionally of one
+ * `kind`. Plain `Error`s (programming errors, broken invariants) are not.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (isStorageNodeError(e, 'block-rejected')) penalise(peer, e.code); else throw e; }
+ * ```
+ */
+export function isStorageNodeError<K extends StorageNodeErrorKind>(e: unknown, kind: K): e is Extract<StorageNodeError, { kind: K }>;
+export function isStorageNodeError(e: unknown): e is StorageNodeError;
+export function isStorageNodeError(e: unknown, kind?: StorageNodeErrorKind): boolean {
+  if (!(e instanceof Error)) return false;
+  const k = (e as { kind?: unknown }).kind;
+  if (typeof k === 'string' && Object.hasOwn(KINDS, k)) return kind === undefined || k === kind;
+  // ApiError has no `kind` of its own (its problem has one)
+  return kind === undefined && e.name === 'ApiError' && typeof (e as { problem?: unknown }).problem === 'object';
+}

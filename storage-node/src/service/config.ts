@@ -53,6 +53,7 @@ export type RelayConfig = v.InferOutput<typeof relaySchema>;
 
 /** A config file that does not parse. */
 export class ConfigFileError extends Error {
+  readonly kind = 'config-file' as const;
   constructor(
     readonly path: string,
     readonly issues: readonly string[],

@@ -26,7 +26,7 @@ import type { NetObserver } from '../net/observer/index';
 import { LeiosNode, type NodeGenesis, type PoolKeys } from '../node/index';
 import { createLogger, NodeMetrics, TraceWriter } from '../obs/index';
 import { NodeBackend } from './backend';
-import type { NodeConfig, RelayConfig } from './config';
+import { ConfigFileError, type NodeConfig, type RelayConfig } from './config';
 import { netObserver, observeNode, traceBridge } from './observe';
 
 export * from './backend';
@@ -139,11 +139,11 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
   const genesisBytes = new Uint8Array(await readFile(config.genesis));
   const genesis = parseGenesis(genesisBytes);
   const pools = config.pools.map((p) => poolKeysFromSeed(p.seed));
-  for (const k of pools) {
+  pools.forEach((k, i) => {
     if (!genesis.pools.some((p) => toHex(p.poolId) === toHex(k.poolId))) {
-      throw new Error(`pool seed of ${toHex(k.poolId)} is not a pool of genesis ${config.genesis}`);
+      throw new ConfigFileError(config.genesis, [`pools.${i}.seed: pool ${toHex(k.poolId)} is not a pool of this genesis`]);
     }
-  }
+  });
   await mkdir(config.dataDir, { recursive: true });
   // The fast Node backends (hash-wasm Blake2b, Node Ed25519) once per process; the install
   // self-checks against noble, so a broken WASM build fails start-up instead of forking the node.
