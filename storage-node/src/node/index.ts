@@ -55,6 +55,7 @@ import { isStorageError } from '../errors/index';
 import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
 import { TxCache } from '../stores/tx-cache/index';
+import { type VoteInput, VoteStore } from '../stores/vote-store/index';
 import {
   type BodyInfo,
   decodeBody,
@@ -238,6 +239,11 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   readonly mempool: Mempool<AnyTx>;
   readonly epochs: EpochState;
   readonly votes: VotePool;
+  /**
+   * Verified votes, persisted (issue 3 item 5) so that a restarted producer still holds the votes
+   * of RBs it may yet certify; evicted after VOTE_RETENTION.
+   */
+  readonly voteStore: VoteStore;
   readonly tree: BlockTree<BlockData>;
   private readonly pools: readonly PoolKeys[];
   private readonly ebs = new Map<string, EbState>();
@@ -309,6 +315,13 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       inWindow: (slot, now) => voteArrivalInWindow(this.genesisClock(), slot, now, p),
       bufferTtlMs: p.lVote * p.slotLengthMs,
     });
+    this.voteStore = new VoteStore(opts.database, {
+      weightOf: (_rb, slot) => {
+        const c = this.epochs.committee(this.clock.epochOf(slot));
+        return { seatWeight: (seat) => c.seat(seat)?.stake, totalStake: c.totalStake, quorum: c.quorum };
+      },
+      now: () => opts.time.now(),
+    });
     this.ebStore.onClosureComplete((h) => {
       void this.serial(() => this.closureComplete(h)).catch((e) => this.warn('closure', String(e)));
     });
@@ -327,6 +340,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   static async create(opts: LeiosNodeOptions): Promise<LeiosNode> {
     const node = new LeiosNode(opts, opts.genesis);
     await node.recover();
+    await node.restoreVotes();
     return node;
   }
 
@@ -446,6 +460,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   receiveVotes(bytes: readonly Uint8Array[]): Promise<ReceiveVotesResult> {
     return this.serial(async () => {
       const r = this.votes.receive(bytes, this.opts.time.now());
+      await this.persistVotes(r.accepted);
       if (r.accepted.length > 0) this.emit('votes', r.accepted);
       for (const h of r.quorum) this.quorumReached(h);
       return r;
@@ -572,6 +587,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         this.emit('need-eb', { ebHash: h.ebAnnouncement.hash, rbHash: h.hash, slot: h.slot, size: h.ebAnnouncement.size });
       }
       const r = this.votes.onHeader(h.hash, now);
+      await this.persistVotes(r.accepted);
       if (r.accepted.length > 0) this.emit('votes', r.accepted);
       for (const q of r.quorum) this.quorumReached(q);
     }
@@ -1024,9 +1040,39 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       }
     }
     if (mine.length > 0) {
+      await this.persistVotes(mine);
       this.trace('VTBundleGenerated', { producer: this.name, slot: this.clock.currentSlot(), id: toHex(eb.rbHash), size_bytes: mine.reduce((s, v) => s + v.length, 0), votes: { [toHex(eb.hash)]: mine.length } });
       this.emit('votes', mine);
       if (this.votes.hasQuorum(eb.rbHash)) this.quorumReached(eb.rbHash);
+    }
+  }
+
+  /**
+   * Store verified votes (after the pool accepted them; one statement per batch). A store
+   * failure costs only restart-survival of these votes: it is reported, not fatal.
+   */
+  private async persistVotes(bytes: readonly Uint8Array[]): Promise<void> {
+    if (bytes.length === 0) return;
+    const votes: VoteInput[] = bytes.map((b) => decodeVote(b));
+    try {
+      await this.voteStore.addMany(votes);
+    } catch (err) {
+      if (!isStorageError(err)) throw err;
+      this.warn('vote-store', `${votes.length} votes not persisted: ${err.message}`);
+    }
+  }
+
+  /** Reload the persisted votes of RBs still held (within k of the tip) into the vote pool. */
+  private async restoreVotes(): Promise<void> {
+    await this.voteStore.load();
+    const now = this.opts.time.now();
+    const cutoff = now - this.voteStore.retentionMs;
+    for (const e of this.tree.selectedChain()) {
+      if (!e.data.header.ebAnnouncement) continue;
+      const stored = (await this.voteStore.votesFor(e.header.hash)).filter((v) => v.receivedAt >= cutoff);
+      if (stored.length === 0) continue;
+      this.votes.restore(stored, now);
+      if (this.votes.hasQuorum(e.header.hash)) this.quorumSeen.add(toHex(e.header.hash));
     }
   }
 

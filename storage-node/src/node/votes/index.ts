@@ -131,6 +131,14 @@ export class VotePool {
     return r.outcomes[0] === 'accepted';
   }
 
+  /**
+   * Re-add votes this node verified before a restart (read back from its own database): no
+   * window or signature check again, the tallies and quorum flags are rebuilt.
+   */
+  restore(votes: readonly DecodedVote[], nowMs: number): ReceiveVotesResult {
+    return this.process(votes, [], nowMs, true);
+  }
+
   /** Re-examine buffered votes of an RB whose header just became known. */
   onHeader(rbHash: Hash32, nowMs: number): ReceiveVotesResult {
     const key = toHex(rbHash);
