@@ -53,6 +53,8 @@ export interface FetchPeer {
   requestBlock(point: EbPoint, priority: Priority): Promise<Uint8Array>;
   /** Selected txs in index order, checked against `refs` by the driver. */
   requestTxs(point: EbPoint, bitmap: TxBitmap, refs: readonly TxRef[], priority: Priority): Promise<readonly Uint8Array[]>;
+  /** The node refused what this peer delivered (the session scores the peer, see PeerSession). */
+  rejected?(what: string, error: unknown): void;
 }
 
 /** What the node says about one EB. */
@@ -643,6 +645,7 @@ export class FetchManager {
       return true;
     } catch (e) {
       this.opts.onWarning?.({ what: 'fetch-delivery-rejected', detail: `${what}: ${e instanceof Error ? e.message : String(e)}`, peer });
+      this.peers.get(peer)?.peer.rejected?.(what, e);
       return false;
     }
   }

@@ -28,7 +28,7 @@
 import type { EventEmitter } from 'node:events';
 import { bytesEqual, toHex } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
-import { ProtocolViolation } from '@leios/shared/errors';
+import { ProtocolViolation, type WireProtocolName } from '@leios/shared/errors';
 import { VOTE_REJECTION_TYPES, voteTraceId } from '@leios/shared/obs';
 import { decodeVote } from '@leios/shared/protocol';
 import { PRAOS, type Priority, SchedulerOverloadError, VOTES } from '@leios/shared/sched';
@@ -71,7 +71,7 @@ import {
   TxSubmissionServer,
 } from '@leios/shared/wire';
 import type { HeaderInfo } from '../../node/blocks';
-import { BlockRejectedError, type LeiosNode, type LeiosNodeEvents, MempoolRejectedError } from '../../node/index';
+import { BlockRejectedError, EbRejectedError, type LeiosNode, type LeiosNodeEvents, MempoolRejectedError } from '../../node/index';
 import { NetError } from '../errors';
 import { type FetchManager, leiosFetchPeer } from '../fetch/index';
 import { meterEgress, type NetObserver, type TrafficClass, trafficClass } from '../observer/index';
@@ -88,6 +88,17 @@ export const MAX_PENDING_NODE_WORK = 4_096;
 const TX_IDS_PER_REQUEST = 16;
 /** Txs per RequestTxs (§9: ≤ 64). */
 const TXS_PER_REQUEST = 64;
+
+/**
+ * Misbehaviour points per refused item. A peer relays what it validated itself, so one bad header
+ * or block is already suspicious; votes and txs may be refused for reasons the peer could not see
+ * (a race with a rollback), so only their malformed / forged cases count, and for less.
+ */
+export const PEER_PENALTY = { header: 25, block: 25, eb: 25, vote: 5, tx: 5 } as const;
+/** Score at which the session is refused (1008 `<proto>:refused`). */
+export const PEER_SCORE_LIMIT = 100;
+/** Points forgiven per second, so an honest peer's rare bad item never adds up to a refusal. */
+export const PEER_SCORE_DECAY_PER_S = 1;
 
 /** A problem the session handled (peer sent data the node rejected, …). */
 export interface SessionWarning {
@@ -147,6 +158,8 @@ export class PeerSession {
   keepAlive: KeepAliveClient | undefined;
   /** Counters for tests and metrics. */
   readonly stats = { headers: 0, blocks: 0, votes: 0, txs: 0, notifications: 0 };
+  private scoreValue = 0;
+  private scoredAt = 0;
   private readonly node: LeiosNode;
   private readonly fm: FetchManager;
   private readonly opts: PeerSessionOptions;
@@ -219,6 +232,42 @@ export class PeerSession {
       },
     );
     this.handshake.catch(() => {}); // the owner awaits it if it cares; `closed` reports the end
+  }
+
+  /** Misbehaviour score now (decayed), see {@link PEER_PENALTY}. */
+  get score(): number {
+    return Math.max(0, this.scoreValue - ((this.conn.clock.now() - this.scoredAt) / 1000) * PEER_SCORE_DECAY_PER_S);
+  }
+
+  /**
+   * Add `points` for something the peer sent that the node refused; past {@link PEER_SCORE_LIMIT}
+   * close the session as a §8.2 policy violation, 1008 `<protocol>:refused` (the relay session
+   * then redials with backoff, a listener forgets the peer).
+   */
+  penalise(protocol: WireProtocolName, what: string, points: number, detail: string): void {
+    if (this.ended || this.conn.closed) return;
+    const score = this.score + points;
+    this.scoreValue = score;
+    this.scoredAt = this.conn.clock.now();
+    this.warn(`penalty:${what}`, `+${points} → ${score.toFixed(1)}: ${detail}`);
+    if (score >= PEER_SCORE_LIMIT) {
+      this.conn.fail(new ProtocolViolation(protocol, 'refused', 1008, `peer misbehaviour score ${score.toFixed(1)} ≥ ${PEER_SCORE_LIMIT} (last: ${what}: ${detail})`));
+    }
+  }
+
+  /** Score a refusal by the node: only errors that mean the peer sent bad data count. */
+  private judge(protocol: WireProtocolName, what: string, e: unknown): void {
+    const detail = e instanceof Error ? e.message : String(e);
+    if (e instanceof BlockRejectedError) {
+      // unknown-parent: the peer is ahead of us, not wrong
+      if (e.code !== 'unknown-parent') this.penalise(protocol, what, what === 'block' ? PEER_PENALTY.block : PEER_PENALTY.header, detail);
+    } else if (e instanceof EbRejectedError) {
+      // unannounced: the announcing header went away under us (rollback), not the peer's fault
+      if (e.code !== 'unannounced') this.penalise(protocol, what, PEER_PENALTY.eb, detail);
+    } else if (e instanceof MempoolRejectedError) {
+      // a tx that does not even decode; valid-but-inapplicable txs race with blocks
+      if (e.code === 'invalid' && e.rule === undefined) this.penalise(protocol, what, PEER_PENALTY.tx, detail);
+    }
   }
 
   /** Last keep-alive RTT (ms). */
@@ -325,7 +374,7 @@ export class PeerSession {
   }
 
   /** Run node work with the session's pending-work bound (§13.4: overflow closes, never drops). */
-  private work(what: string, fn: () => Promise<void>): Promise<void> {
+  private work(what: string, fn: () => Promise<void>, protocol?: WireProtocolName): Promise<void> {
     if (this.ended) return Promise.resolve();
     if (this.pendingWork >= MAX_PENDING_NODE_WORK) {
       this.warn('overloaded', `${this.pendingWork} node calls pending`);
@@ -335,7 +384,9 @@ export class PeerSession {
     this.pendingWork++;
     return fn()
       .catch((e: unknown) => {
-        if (!isClosed(e)) this.warn(what, e instanceof Error ? e.message : String(e));
+        if (isClosed(e)) return;
+        this.warn(what, e instanceof Error ? e.message : String(e));
+        if (protocol) this.judge(protocol, what, e);
       })
       .finally(() => {
         this.pendingWork--;
@@ -553,7 +604,7 @@ export class PeerSession {
     void this.pullTxs(ts).catch((e: unknown) => {
       if (!isClosed(e)) this.warn('tx-submission', e instanceof Error ? e.message : String(e));
     });
-    const peer = leiosFetchPeer(this.id, lf, () => this.keepAlive?.rttMs);
+    const peer = { ...leiosFetchPeer(this.id, lf, () => this.keepAlive?.rttMs), rejected: (what: string, e: unknown) => this.judge('leios-fetch', what, e) };
     if (this.observer.trace) {
       const requestBlock = peer.requestBlock;
       peer.requestBlock = async (point, priority) => {
@@ -580,10 +631,14 @@ export class PeerSession {
       this.stats.headers++;
       const known = headers.then(async () => {
         let ok = false;
-        await this.work('header', async () => {
-          await node.receiveHeader(bytes);
-          ok = true;
-        });
+        await this.work(
+          'header',
+          async () => {
+            await node.receiveHeader(bytes);
+            ok = true;
+          },
+          'chain-sync',
+        );
         if (ok) this.fm.noteRbFrom(this.id, hash);
         return ok;
       });
@@ -606,7 +661,7 @@ export class PeerSession {
             const slot = node.header(hash)?.slot;
             if (slot !== undefined) this.trace({ type: 'RBReceived', sender: this.peerName, recipient: node.name, id: toHex(hash), slot });
           }
-          await this.work('block', () => node.receiveBlock(b.bytes.slice()));
+          await this.work('block', () => node.receiveBlock(b.bytes.slice()), 'block-fetch');
         }
       });
       deliveries = done;
@@ -631,7 +686,7 @@ export class PeerSession {
             if (e instanceof BlockRejectedError && e.code === 'unknown-parent') return;
             throw e;
           }
-        });
+        }, 'leios-notify');
         break;
       }
       case 'BlockOffer':
@@ -656,6 +711,9 @@ export class PeerSession {
             verified: r.outcomes.filter((o) => o === 'accepted' || o === 'duplicate').length,
             rejected: r.outcomes.filter((o): o is (typeof VOTE_REJECTION_TYPES)[number] => (VOTE_REJECTION_TYPES as readonly string[]).includes(o)),
           });
+          // forged or undecodable votes are the sender's doing; the others may be timing (§6.3)
+          const bad = r.outcomes.filter((o) => o === 'malformed' || o === 'bad-signature').length;
+          if (bad > 0) this.penalise('leios-notify', 'votes', bad * PEER_PENALTY.vote, `${bad} of ${votes.length} votes malformed or badly signed`);
         });
         break;
       }
@@ -682,7 +740,7 @@ export class PeerSession {
               if (e instanceof MempoolRejectedError && e.code === 'duplicate') return;
               throw e;
             }
-          });
+          }, 'tx-submission');
         }
       }
     }
