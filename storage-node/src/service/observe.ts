@@ -30,7 +30,7 @@ export interface TraceBridge {
   readonly emit: (message: Record<string, unknown>) => void;
   /**
    * Set once the network layer traces receipts itself (with the sending peer): the node's own
-   * `EBReceived`, which cannot name the sender, is then left out rather than written twice.
+   * `EBReceived` is then left out rather than written twice.
    */
   networkReceipts: boolean;
 }
@@ -100,7 +100,9 @@ export function traceBridge(
   let pendingCert: { time_s: number; message: Record<string, unknown> } | null = null;
   const sink = (e: NodeTraceEvent): void => {
     const m = e.message as Record<string, unknown>;
-    if (m.type === 'EBReceived' && m.sender === undefined && bridge.networkReceipts) return;
+    // The network layer traces each EB receipt with the peer's name as it arrives: the node's own
+    // record of the same receipt (after validation) would write it twice.
+    if (m.type === 'EBReceived' && bridge.networkReceipts) return;
     if (m.type === 'CertGenerated') metrics.inc('leios_certificates_built_total');
     if (m.type === 'CertGenerated' && m.id === undefined) {
       pendingCert = { time_s: e.time_s, message: m };
