@@ -138,7 +138,7 @@ export class VoteRejectedError extends Error {
 export class NodeStateError extends Error {
   readonly kind = 'node-state' as const;
   constructor(
-    readonly code: 'stopped' | 'not-found' | 'no-keys' | 'recovery-failed',
+    readonly code: 'stopped' | 'not-found' | 'no-keys' | 'recovery-failed' | 'genesis-mismatch',
     readonly detail: string,
     options?: { cause?: unknown },
   ) {

@@ -54,6 +54,7 @@ import type { Database, TxContext } from '../db/index';
 import { isStorageError } from '../errors/index';
 import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
+import { NodeMeta } from '../stores/node-meta/index';
 import { TxCache } from '../stores/tx-cache/index';
 import { type VoteInput, VoteStore } from '../stores/vote-store/index';
 import {
@@ -130,6 +131,13 @@ export interface LeiosNodeOptions {
   readonly trace?: (e: TraceEvent) => void;
   /** Faster signature verifiers for the ledger (storage-node/src/crypto-backends); default noble. */
   readonly ledgerVerifiers?: LedgerVerifiers;
+  /**
+   * `H256(genesis file bytes)` (§3.1): recorded in the database at the first start; a database
+   * recorded for another genesis is refused (`NodeStateError` `genesis-mismatch`).
+   */
+  readonly genesisHash?: Hash32;
+  /** Run store maintenance (promotion, pruning, tx-cache and vote eviction) every this many slots (default 10). */
+  readonly maintenanceEverySlots?: number;
 }
 
 /** Events of a node, for the network layer and observers. */
@@ -338,7 +346,20 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
    * registrations from it (no-validate replay of the stored blocks and certified closures).
    */
   static async create(opts: LeiosNodeOptions): Promise<LeiosNode> {
+    if (opts.genesisHash) {
+      const r = await new NodeMeta(opts.database).checkGenesis(opts.genesisHash);
+      if (r.status === 'mismatch') {
+        throw new NodeStateError(
+          'genesis-mismatch',
+          `database ${opts.database.location} was created for genesis ${toHex(r.stored)}, not ${toHex(opts.genesisHash)}`,
+        );
+      }
+    }
     const node = new LeiosNode(opts, opts.genesis);
+    // after a crash: closures completed by txs that landed without flipping the flag, and the
+    // tx cache's index (DESIGN.md §5)
+    await node.ebStore.refreshCompleteness();
+    await node.txCache.load();
     await node.recover();
     await node.restoreVotes();
     return node;
@@ -355,6 +376,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     this.stopped = true;
     this.clock.stop();
     await this.queue.catch(() => undefined);
+    await this.maintenance;
     await this.txCache.close();
   }
 
@@ -1104,6 +1126,34 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     await this.tryVoteAll();
     if (this.opts.produce !== false) for (const p of this.pools) await this.tryProduce(slot, p);
     await this.tryVoteAll();
+    if (slot % (this.opts.maintenanceEverySlots ?? 10) === 0) this.maintain();
+  }
+
+  private maintenance: Promise<void> | null = null;
+  /** Counters of the store maintenance (tests, dashboard). */
+  readonly maintenanceStats = { runs: 0, promoted: 0, prunedEbs: 0, prunedTxs: 0, txsEvicted: 0, votesEvicted: 0 };
+
+  /**
+   * Store maintenance, off the node's queue (the stores take their own locks) and never two at
+   * once: certified closures below the immutable tip become immutable (§10), stale uncertified
+   * EBs and old cached txs and votes go. Each step is bounded by the stores (batches, retention).
+   */
+  private maintain(): void {
+    if (this.maintenance || this.stopped) return;
+    const st = this.maintenanceStats;
+    this.maintenance = (async () => {
+      st.promoted += (await this.ebStore.promoteImmutable()).length;
+      const pruned = await this.ebStore.prune();
+      st.prunedEbs += pruned.ebs;
+      st.prunedTxs += pruned.txs;
+      st.txsEvicted += await this.txCache.evict();
+      st.votesEvicted += await this.voteStore.evict();
+      st.runs++;
+    })()
+      .catch((err: unknown) => this.warn('maintenance', String(err)))
+      .finally(() => {
+        this.maintenance = null;
+      });
   }
 
   private async tryProduce(slot: Slot, pool: PoolKeys): Promise<void> {
