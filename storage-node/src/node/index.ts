@@ -468,14 +468,29 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     });
   }
 
-  /** An EB body from a peer (LeiosFetch Block). Throws {@link EbRejectedError}. */
-  receiveEb(bytes: Uint8Array): Promise<void> {
-    return this.serial(() => this.addEb(bytes));
+  /**
+   * An EB body from a peer (LeiosFetch Block); `sender` (the peer's node name, when known) goes
+   * into the `EBReceived` trace (§14.1). Throws {@link EbRejectedError}.
+   */
+  receiveEb(bytes: Uint8Array, sender?: string): Promise<void> {
+    return this.serial(() => this.addEb(bytes, sender));
   }
 
-  /** Closure txs of an EB from a peer (LeiosFetch BlockTxs). Throws {@link EbRejectedError}. */
-  receiveTxs(ebHash: Hash32, txs: readonly Uint8Array[]): Promise<void> {
-    return this.serial(() => this.addEbTxs(ebHash, txs));
+  /**
+   * Closure txs of an EB from a peer (LeiosFetch BlockTxs); `sender` names the peer in the
+   * rejection of a bad batch. Throws {@link EbRejectedError}.
+   */
+  receiveTxs(ebHash: Hash32, txs: readonly Uint8Array[], sender?: string): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.addEbTxs(ebHash, txs);
+      } catch (err) {
+        if (sender !== undefined && err instanceof EbRejectedError) {
+          throw new EbRejectedError(err.code, `${err.detail} (from ${sender})`, { cause: err });
+        }
+        throw err;
+      }
+    });
   }
 
   /** Votes from a peer or the HTTP API (§6.3). Accepted votes are re-emitted for diffusion. */
@@ -758,8 +773,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         this.tree.markInvalid(failed.e.header.hash);
         if (!(failed.err instanceof BlockRejectedError)) throw failed.err;
         failures.push({ hash: failed.e.header.hash, error: failed.err });
+        // an invalid block is no EB drop (§14.1 reasons): operators see it as a warning
         this.warn('block-invalid', `${toHex(failed.e.header.hash)}: ${String(failed.err)}`);
-        this.trace('EBDropped', { node: this.name, id: toHex(failed.e.header.hash), reason: 'invalid-block' });
         continue;
       }
       const intersection = plan.intersection?.header.hash ?? this.anchorHash();
@@ -786,6 +801,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       }
       for (const e of plan.forward) {
         if (e.data.body?.info.certificate) this.stats.certified++;
+        else this.traceDropped(e);
       }
       // §5.5: included txs and double spends leave; the rest is re-checked at reapply (at the
       // end of the current task, see serial())
@@ -796,6 +812,24 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       await this.tryVoteAll();
     }
     return failures;
+  }
+
+  /**
+   * `e` was adopted without a certificate on top of an RB that announced an EB: that EB can no
+   * longer be certified (§7.2). §14.1 reasons: `too-early` (the child came before
+   * `s + 3·L_hdr + L_vote + L_diff`), `no-quorum` (in time, but no quorum held here), `superseded`
+   * (quorum and time were there, the producer still left it out).
+   */
+  private traceDropped(e: Entry): void {
+    const parent = e.header.prevHash ? this.tree.get(e.header.prevHash) : undefined;
+    const ann = parent?.data.header.ebAnnouncement;
+    if (!parent || !ann) return;
+    const reason = !canCertify(parent.header.slot, e.header.slot, this.params)
+      ? 'too-early'
+      : !this.votes.hasQuorum(parent.header.hash)
+        ? 'no-quorum'
+        : 'superseded';
+    this.trace('EBDropped', { node: this.name, id: toHex(ann.hash), reason });
   }
 
   /** After a rollback to `to`: epochs above its epoch have no blocks any more; its epoch ends at it. */
@@ -867,7 +901,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   // -------------------------------------------------------------------------------------------
   // EBs and closures (§4.3, §10)
 
-  private async addEb(bytes: Uint8Array): Promise<void> {
+  private async addEb(bytes: Uint8Array, sender?: string): Promise<void> {
     const hash = blake2b256(bytes);
     const eb = this.ebs.get(toHex(hash));
     if (!eb) throw new EbRejectedError('unannounced', `no known header announces EB ${toHex(hash)}`);
@@ -895,7 +929,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       announced: { hash: eb.hash, size: eb.size },
     });
     this.emit('eb', { ebHash: eb.hash, rbHash: eb.rbHash, slot: eb.slot, size: eb.size });
-    this.trace('EBReceived', { recipient: this.name, id: toHex(eb.hash), slot: eb.slot });
+    // §14.1 `sender` is a node name: left out when unknown (the service layer fills in 'unknown')
+    this.trace('EBReceived', { ...(sender !== undefined ? { sender } : {}), recipient: this.name, id: toHex(eb.hash), slot: eb.slot });
     if (st.complete) {
       await this.closureComplete(eb.hash);
       return;
@@ -1110,6 +1145,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       id: e?.data.header.ebAnnouncement ? toHex(e.data.header.ebAnnouncement.hash) : null,
       rb: k,
       slot: e?.header.slot,
+      // §14.1: from the announcing header's arrival
+      latency_s: e ? (this.opts.time.now() - e.data.receivedAt) / 1000 : null,
       weight: `${t.weight}/${this.epochs.committee(this.clock.epochOf(e?.header.slot ?? 0)).totalStake}`,
     });
     this.emit('quorum', rbHash);
@@ -1173,20 +1210,19 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     // CertRB when the tip's EB can be certified now (§7.3)
     let certificate: Uint8Array | null = null;
     let certEb: EbState | undefined;
+    let certSigners = 0;
     const ann = tip?.data.header.ebAnnouncement;
     if (tip && ann && canCertify(tip.header.slot, slot, p) && this.votes.hasQuorum(tip.header.hash)) {
       const eb = this.ebs.get(toHex(ann.hash));
       if (eb?.complete && !eb.invalid) {
         const committee = this.epochs.committee(this.clock.epochOf(tip.header.slot));
-        const t0 = performance.now();
         const r = buildCertificate(committee, tip.header.hash, this.votes.votesFor(tip.header.hash));
-        const buildMs = performance.now() - t0;
         if (r.ok) {
           try {
             this.ledger.checkTxs(await this.closureTxs(eb), 'noValidate', tip.header.slot, 'eb');
             certificate = r.certificate.bytes;
             certEb = eb;
-            this.trace('CertGenerated', { producer: this.name, slot, eb: toHex(eb.hash), signers: r.seats.length, size_bytes: certificate.length, build_ms: buildMs });
+            certSigners = r.seats.length;
           } catch (err) {
             if (!(err instanceof BlockTxError)) throw err;
             this.warn('certify', `closure of ${toHex(eb.hash)} does not apply: ${err.message}`);
@@ -1287,6 +1323,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     this.stats.produced++;
     if (ebHash) this.stats.ebsProduced++;
     this.emit('header', h);
+    if (certEb && certificate) {
+      // §14.1: `id` is the CertRB, so the event goes out once the block exists (and was adopted)
+      this.trace('CertGenerated', { producer: this.name, slot, id: toHex(rbHash), eb: toHex(certEb.hash), signers: certSigners, size_bytes: certificate.length });
+    }
     this.trace('RBGenerated', {
       producer: this.name,
       slot,
