@@ -29,6 +29,7 @@ import {
   integer,
   pgTable,
   primaryKey,
+  text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -152,3 +153,10 @@ export const votes = pgTable(
   },
   (t) => [primaryKey({ columns: [t.rbHash, t.seat] }), index('votes_received_idx').on(t.receivedAt)],
 );
+
+/** Node metadata (key → bytes): e.g. the genesis hash the database was created for, so a node
+ * refuses to start on a database of another network. */
+export const nodeMeta = pgTable('node_meta', {
+  key: text('key').primaryKey(),
+  value: bytea('value').notNull(),
+});

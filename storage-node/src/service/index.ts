@@ -181,6 +181,8 @@ export async function startStorageNode(config: NodeConfig, opts: StartOptions = 
       time: opts.time ?? new SystemTime(),
       pools,
       ledgerVerifiers: backends.verifiers,
+      // Recorded at first start; a database made for another network is refused (genesis-mismatch).
+      genesisHash: genesis.hash,
       ...(config.mempoolCapacityBytes ? { mempoolCapacityBytes: config.mempoolCapacityBytes } : {}),
       trace: bridge.sink,
     });

@@ -8,7 +8,6 @@ import { NodeMeta } from './index';
 let database: Database;
 beforeAll(async () => {
   database = await openTestDb();
-  await database.raw.query('drop table if exists node_meta');
 });
 afterAll(() => database.close());
 

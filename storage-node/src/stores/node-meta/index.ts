@@ -6,8 +6,7 @@
  * with a typed error, since replaying another network's blocks would fail far from the cause (or
  * worse, half-succeed).
  *
- * The table is created here if absent (a migration in storage-node/drizzle should take it over) (`node_meta`, key → bytes), so that databases created
- * before it existed get it on their next start.
+ * The `node_meta` table (key → bytes) comes from migration `drizzle/0001_node_meta.sql`.
  *
  * @module
  */
@@ -37,7 +36,6 @@ export class NodeMeta {
   async checkGenesis(genesisHash: Hash32): Promise<{ status: 'recorded' | 'matches' | 'mismatch'; stored: Hash32 }> {
     if (genesisHash.length !== 32) throw new StorageError('invalid', `genesis hash has ${genesisHash.length} bytes`);
     return this.database.transaction(async (tx) => {
-      await tx.query('create table if not exists node_meta (key text primary key, value bytea not null)');
       const inserted = await tx.query('insert into node_meta (key, value) values ($1, $2) on conflict (key) do nothing returning key', [
         GENESIS_KEY,
         genesisHash,
