@@ -17,7 +17,6 @@ describe('LeiosNode maintenance', () => {
   let database: Database;
   beforeAll(async () => {
     database = await openTestDb();
-    await database.raw.query('drop table if exists node_meta');
   });
   afterAll(() => database.close());
 
