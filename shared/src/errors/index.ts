@@ -85,14 +85,24 @@ export class CryptoError extends LeiosSharedError {
   }
 }
 
-/** Certificate verification failures, named as in cardano-base `cardano-crypto-leios` (PROTOCOL.md §6.5). */
+/**
+ * Certificate verification failures, named as in cardano-base `cardano-crypto-leios` (PROTOCOL.md
+ * §6.5). The last five only arise in fait-accompli mode (§6.7): the certificate names another
+ * election or EB than the parent's (`ElectionMismatch`, `EbMismatch`), or a non-persistent pool is
+ * not a candidate, has an eligibility signature that does not verify, or holds no seat (k = 0).
+ */
 export type CertificateErrorName =
   | 'MalformedSigners'
   | 'SignerWithoutKey'
   | 'InsufficientWeight'
-  | 'InvalidSignature';
+  | 'InvalidSignature'
+  | 'ElectionMismatch'
+  | 'EbMismatch'
+  | 'NotCandidate'
+  | 'InvalidEligibility'
+  | 'NotEligible';
 
-/** A certificate that fails §6.5 verification; `name` is the first rule that failed. */
+/** A certificate that fails §6.5 (or §6.7) verification; `error` is the first rule that failed. */
 export class CertificateError extends LeiosSharedError {
   readonly kind = 'certificate' as const;
   constructor(
@@ -101,6 +111,31 @@ export class CertificateError extends LeiosSharedError {
   ) {
     super(`${error}: ${detail}`);
     this.name = 'CertificateError';
+  }
+}
+
+/**
+ * The exact fait-accompli seat count (PROTOCOL.md §6.7) stayed undecided after the bound on Taylor
+ * terms: `σ·e^λ` lies closer to a partial sum `A_k` than the bracket `[L_m, U_m]` could separate.
+ * For a hash-derived σ this has negligible probability; the bound keeps a crafted input from
+ * running the BigInt arithmetic away.
+ *
+ * @example
+ * ```ts
+ * try { faSeatCount(lambda, sigma, n2) } catch (e) { if (e instanceof SortitionError) log(e.terms) }
+ * ```
+ */
+export class SortitionError extends LeiosSharedError {
+  readonly kind = 'sortition' as const;
+  constructor(
+    /** λ and σ as `num/den` strings, for the log. */
+    readonly lambda: string,
+    readonly sigma: string,
+    /** The term bound m that was reached. */
+    readonly terms: number,
+  ) {
+    super(`fa sortition undecided for λ = ${lambda}, σ = ${sigma} after m = ${terms} terms`);
+    this.name = 'SortitionError';
   }
 }
 
@@ -173,6 +208,7 @@ export type SharedError =
   | ValidationError
   | CryptoError
   | CertificateError
+  | SortitionError
   | TxInvalidError
   | ProtocolViolation
   | import('../sched/scheduler').SchedulerOverloadError

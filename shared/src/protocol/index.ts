@@ -7,3 +7,4 @@ export * from './eb/index';
 export * from './vote/index';
 export * from './genesis/index';
 export * from './rb/index';
+export * from './fa/index';

@@ -137,6 +137,82 @@ export class Committee {
 const MAX_SEATS = 65536;
 
 /**
+ * Check a snapshot and a quorum and rank the pools as both committee modes do (§6.1, §6.7 step
+ * 1): stake descending, ties by pool id ascending (bytewise). Returns the total active stake S
+ * and every pool, ranked (zero-stake pools last). Throws {@link ValidationError} for a negative
+ * stake, a duplicate pool id or a malformed quorum.
+ *
+ * @example
+ * ```ts
+ * const { total, ranked } = rankSnapshot(snapshot.pools, { num: 3n, den: 4n });
+ * ```
+ */
+export function rankSnapshot(pools: readonly PoolInput[], quorum: Rational): { total: bigint; ranked: PoolInput[] } {
+  if (quorum.den <= 0n || quorum.num < 0n) {
+    throw new ValidationError('protocolParams.quorum', 'expected a non-negative rational with positive denominator');
+  }
+  let total = 0n;
+  const seen = new Set<string>();
+  for (const p of pools) {
+    if (typeof p.stake !== 'bigint' || p.stake < 0n) throw new ValidationError('pools.stake', 'expected a bigint >= 0');
+    const id = toHex(p.poolId);
+    if (seen.has(id)) throw new ValidationError('pools.poolId', `duplicate pool id ${id}`);
+    seen.add(id);
+    total += p.stake;
+  }
+  const ranked = [...pools].sort((a, b) => (a.stake === b.stake ? compareBytes(a.poolId, b.poolId) : a.stake > b.stake ? -1 : 1));
+  return { total, ranked };
+}
+
+/**
+ * The registered vote keys of `pools` (§3.3a): PoPs verified in one random-scalar batch (cached
+ * verdicts reused), each key decoded once. Returns, per index into `pools`, the decoded key or
+ * why the pool has none — the same rule for both committee modes.
+ *
+ * @example
+ * ```ts
+ * const keyOf = registeredKeys(ranked, {});
+ * const k = keyOf(0); // { pk, bytes } or 'no-key' | 'bad-key' | 'bad-pop'
+ * ```
+ */
+export function registeredKeys(
+  pools: readonly PoolInput[],
+  opts: CommitteeBuildOptions,
+): (i: number) => { pk: G2Point; bytes: Uint8Array } | KeylessReason {
+  const withKey: number[] = [];
+  const keys: KeyWithPop[] = [];
+  pools.forEach((p, i) => {
+    if (p.voteKey !== null) {
+      withKey.push(i);
+      keys.push(p.voteKey);
+    }
+  });
+  // without a shared cache, a local one still makes each key decode once during the build
+  const keyCache = opts.keyCache ?? new DecodedKeyCache(Math.max(1, keys.length));
+  const popOk = verifyPops(keys, {
+    keyCache,
+    ...(opts.popCache ? { cache: opts.popCache } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+  const verdict = new Map<number, boolean>();
+  withKey.forEach((i, j) => {
+    verdict.set(i, popOk[j]!);
+  });
+  return (i) => {
+    const p = pools[i]!;
+    if (p.voteKey === null) return 'no-key';
+    let pk: G2Point;
+    try {
+      pk = keyCache.get(p.voteKey.vk, 'pool.vote_key.vk');
+    } catch (e) {
+      if (!(e instanceof CryptoError)) throw e;
+      return 'bad-key';
+    }
+    return verdict.get(i) ? { pk, bytes: p.voteKey.vk } : 'bad-pop';
+  };
+}
+
+/**
  * Build the §6.1 top-stake committee of a snapshot. Verifies the PoPs of seated pools' vote keys
  * (one random-scalar batch; cached verdicts are reused) and decodes their keys once.
  * Throws {@link ValidationError} for a bad committee size, a negative stake or a duplicate pool id.
@@ -156,57 +232,16 @@ export function buildTopStakeCommittee(
   if (!Number.isSafeInteger(nc) || nc < 1 || nc > MAX_SEATS) {
     throw new ValidationError('protocolParams.committeeSize', `expected 1..${MAX_SEATS}, got ${nc}`);
   }
-  if (params.quorum.den <= 0n || params.quorum.num < 0n) {
-    throw new ValidationError('protocolParams.quorum', 'expected a non-negative rational with positive denominator');
-  }
-  let total = 0n;
-  const seen = new Set<string>();
-  for (const p of pools) {
-    if (typeof p.stake !== 'bigint' || p.stake < 0n) throw new ValidationError('pools.stake', 'expected a bigint >= 0');
-    const id = toHex(p.poolId);
-    if (seen.has(id)) throw new ValidationError('pools.poolId', `duplicate pool id ${id}`);
-    seen.add(id);
-    total += p.stake;
-  }
-  const ranked = pools
-    .filter((p) => p.stake > 0n)
-    .sort((a, b) => (a.stake === b.stake ? compareBytes(a.poolId, b.poolId) : a.stake > b.stake ? -1 : 1))
-    .slice(0, nc);
+  const { total, ranked: all } = rankSnapshot(pools, params.quorum);
+  const ranked = all.filter((p) => p.stake > 0n).slice(0, nc);
 
-  // PoPs of seated pools with a vote key, one batch
-  const withKey: number[] = [];
-  const keys: KeyWithPop[] = [];
-  ranked.forEach((p, i) => {
-    if (p.voteKey !== null) {
-      withKey.push(i);
-      keys.push(p.voteKey);
-    }
-  });
-  // without a shared cache, a local one still makes each key decode once during the build
-  const keyCache = opts.keyCache ?? new DecodedKeyCache(Math.max(1, ranked.length));
-  const popOk = verifyPops(keys, {
-    keyCache,
-    ...(opts.popCache ? { cache: opts.popCache } : {}),
-    ...(opts.random ? { random: opts.random } : {}),
-  });
-  const verdict = new Map<number, boolean>();
-  withKey.forEach((i, j) => {
-    verdict.set(i, popOk[j]!);
-  });
-
+  const keyOf = registeredKeys(ranked, opts);
   const seats: CommitteeSeat[] = ranked.map((p, i) => {
     const seat = i as SeatIndex;
     const base = { seat, poolId: p.poolId, stake: p.stake };
-    if (p.voteKey === null) return { ...base, voteKey: null, voteKeyBytes: null, keyless: 'no-key' };
-    let pk: G2Point;
-    try {
-      pk = keyCache.get(p.voteKey.vk, 'pool.vote_key.vk');
-    } catch (e) {
-      if (!(e instanceof CryptoError)) throw e;
-      return { ...base, voteKey: null, voteKeyBytes: null, keyless: 'bad-key' };
-    }
-    if (!verdict.get(i)) return { ...base, voteKey: null, voteKeyBytes: null, keyless: 'bad-pop' };
-    return { ...base, voteKey: pk, voteKeyBytes: p.voteKey.vk, keyless: null };
+    const k = keyOf(i);
+    if (typeof k === 'string') return { ...base, voteKey: null, voteKeyBytes: null, keyless: k };
+    return { ...base, voteKey: k.pk, voteKeyBytes: k.bytes, keyless: null };
   });
   return new Committee(seats, total, params.quorum);
 }
