@@ -9,15 +9,17 @@
  *   function of a {@link UtxoView}, returning the tx's delta.
  * - `utxo`: {@link MemoryUtxo} (in-memory set, exact undo, incremental state hash) and
  *   {@link OverlayUtxo} (pending changes over a base view, for the mempool and blocks).
- * - `state`: block application in §5.4 order, and §3.3a vote-key registrations.
+ * - `state`: block application in §5.4 order ({@link applyBlock}, pure; {@link commitBlock}, which
+ *   commits to a {@link MemoryUtxo} and runs all-no-validate blocks on a direct path), and §3.3a
+ *   vote-key registrations.
  * - `gen`: deterministic wallets and genesis entries for generators, tests and benchmarks.
  *
  * @example
  * ```ts
  * import { decodeTx, MemoryUtxo, applyBlock } from '@leios/shared/ledger';
  * const utxo = MemoryUtxo.fromEntries(genesisUtxo);
- * const delta = applyBlock(utxo, { slot, txs: body.txs.map((b) => decodeTx(b)) }, { pools });
- * utxo.apply(delta);
+ * const delta = commitBlock(utxo, { slot, txs: body.txs.map((b) => decodeTx(b)) }, { pools });
+ * utxo.undo(delta); // rollback
  * ```
  *
  * @module

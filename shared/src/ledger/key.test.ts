@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Hash32, Lovelace } from '../types/index';
-import { parseRefKey, refKey, refKeyOfHex } from './key';
+import { parseRefKey, refKey, refKeyOfHex, txRefKeys } from './key';
+import { buildTx, decodeTx } from './tx';
+import { walletFor } from './gen';
 import { MemoryUtxo, OverlayUtxo, utxoKey } from './utxo';
 
 const id = fc.uint8Array({ minLength: 32, maxLength: 32 });
@@ -44,5 +46,27 @@ describe('compact UTxO keys', () => {
       expect(v.get(txId, 2)).toBeUndefined();
       expect(v.getByKey('not a key')).toBeUndefined();
     }
+  });
+
+  it('of a decoded tx are attached once, match its inputs and outputs, and stay invisible', () => {
+    const w = walletFor('key-test');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(id, fc.nat(0x2_0000)), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 4 }), (ins, nOut) => {
+        const inputs = ins.map(([t, i]) => ({ txId: t as Hash32, index: i }));
+        const outputs = Array.from({ length: nOut }, (_, j) => ({ address: w.address, amount: BigInt(j + 1) }));
+        const tx = decodeTx(buildTx({ inputs, outputs, fee: 200_000n, ttlSlot: 10, signers: [w.seed] }).bytes);
+        const k = txRefKeys(tx);
+        expect(txRefKeys(tx)).toBe(k); // cached on the tx, not recomputed
+        expect(k.inputs).toEqual(inputs.map((r) => refKey(r.txId, r.index)));
+        expect(k.outputs).toEqual(outputs.map((_, j) => refKey(tx.id, j)));
+        // a copy (spread) is not decoded: its keys are computed, equal, and equality ignores them
+        const copy = { ...tx };
+        expect(txRefKeys(copy)).not.toBe(k);
+        expect(txRefKeys(copy)).toEqual(k);
+        expect(copy).toStrictEqual(tx);
+        expect(Object.keys(tx)).toEqual(['bytes', 'bodyBytes', 'id', 'hash', 'body', 'witnesses']);
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -8,7 +8,8 @@
  * per input and output and handed to the overlay with the delta (key.ts `APPLY_KEYED`). At the
  * no-validate level (PROTOCOL.md §5.3: "UTxO update only", a missing input still invalidates the
  * CertRB) this is all the work: one key and one lookup per input, one key and one lookup per
- * output (the already-applied guard that keeps undo exact), no sums, no hashing.
+ * output (the already-applied guard that keeps undo exact), no sums, no hashing. (A block whose
+ * txs are all at no-validate skips even the overlay: state.ts `commitBlock`.)
  *
  * @module
  */
@@ -17,7 +18,7 @@ import { blake2b224 } from '../crypto/blake2b';
 import { popVerify } from '../crypto/bls/index';
 import { ed25519Verify } from '../crypto/ed25519';
 import { TxInvalidError } from '../errors/index';
-import { hexKey, refKey } from './key';
+import { hexKey, txRefKeys } from './key';
 import { DEFAULT_LEDGER_PARAMS, type LedgerParams, minFee, type Tx } from './tx';
 import { isRefKeyed, type UtxoEntry, type UtxoView } from './utxo';
 import type { LedgerContext, LedgerVerifiers, PoolLookup, TxDelta, ValidationLevel } from './validate';
@@ -81,6 +82,8 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const { inputs, outputs, fee, ttlSlot, keyRegs } = tx.body;
   const full = level !== 'noValidate';
   const rv = isRefKeyed(view) ? view : undefined;
+  // the compact keys the decoder built for this tx (key.ts)
+  const { inputs: ik, outputs: ok } = txRefKeys(tx);
 
   if (full) {
     if (tx.bytes.length > params.maxTxSize) {
@@ -88,8 +91,9 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
     }
     if (inputs.length > 1) {
       const seen = new Set<string>();
-      for (const inp of inputs) {
-        const k = refKey(inp.txId, inp.index);
+      for (let i = 0; i < inputs.length; i++) {
+        const k = ik[i]!;
+        const inp = inputs[i]!;
         if (seen.has(k)) fail('duplicate-input', tx, `input ${hexKey(inp.txId, inp.index)} listed twice`);
         seen.add(k);
       }
@@ -118,7 +122,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const seen = !full && nIn > PAIRWISE_MAX ? new Set<string>() : undefined;
   for (let i = 0; i < nIn; i++) {
     const inp = inputs[i]!;
-    const k = refKey(inp.txId, inp.index);
+    const k = ik[i]!;
     const out = rv !== undefined ? rv.getByRefKey(k) : view.get(inp.txId, inp.index);
     if (!full && i > 0 && repeated(ck, i, k, seen)) fail('input-missing', tx, `input ${hexKey(inp.txId, inp.index)} spent twice in the tx`);
     if (out === undefined) fail('input-missing', tx, `input ${hexKey(inp.txId, inp.index)} not in the UTxO set`);
@@ -131,7 +135,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const pk: string[] = [];
   const produced: UtxoEntry[] = [];
   for (let i = 0; i < outputs.length; i++) {
-    const k = refKey(id, i);
+    const k = ok[i]!;
     // A reference already present would be overwritten and lost on undo: only possible if this
     // very tx was applied before (its inputs would then be gone) or a genesis entry carries its id.
     if ((rv !== undefined ? rv.getByRefKey(k) : view.get(id, i)) !== undefined) fail('already-applied', tx, `output ${i} already exists`);

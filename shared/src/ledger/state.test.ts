@@ -8,8 +8,11 @@ import {
   applyBlock,
   applyTx,
   type BlockDelta,
+  BlockTxError,
   blockFees,
   buildPayment,
+  commitBlock,
+  composeDeltas,
   effectiveVoteKeys,
   genesisEntries,
   genesisTxId,
@@ -22,6 +25,7 @@ import {
   type UtxoEntry,
   utxoEntryDigest,
   utxoKey,
+  UtxoSetHasher,
   utxoSetHash,
   type Wallet,
   walletFor,
@@ -208,6 +212,98 @@ describe('ledger state properties', () => {
     );
   });
 
+  it('commitBlock equals applyBlock + apply (direct no-validate path included), and a failing block changes nothing', () => {
+    const show = (es: readonly UtxoEntry[]) => es.map((e) => `${utxoKey(e.ref.txId, e.ref.index)}=${toHex(e.output.address)}:${e.output.amount}`);
+    const failure = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(BlockTxError);
+        const b = e as BlockTxError;
+        return `${b.part}#${b.position}:${b.rule}:${toHex(b.txId)}`;
+      }
+      return 'ok';
+    };
+    fc.assert(
+      fc.property(chainPlan, fc.constantFrom('apply', 'reapply', 'noValidate') as fc.Arbitrary<'apply' | 'reapply' | 'noValidate'>, fc.nat(), (plan, level, bad) => {
+        const blocks = materialise(plan);
+        const c = MemoryUtxo.fromEntries(GENESIS);
+        const p = MemoryUtxo.fromEntries(GENESIS);
+        const all: Tx[] = [];
+        const deltas: BlockDelta[] = [];
+        const hashes = [toHex(c.stateHash())];
+        for (const b0 of blocks) {
+          const b = { ...b0, level };
+          const dp = applyBlock(p, b);
+          p.apply(dp);
+          const dc = commitBlock(c, b);
+          deltas.push(dc);
+          expect(show(dc.consumed).sort()).toEqual(show(dp.consumed).sort());
+          expect(show(dc.produced).sort()).toEqual(show(dp.produced).sort());
+          expect(dc.txs.map((t) => [toHex(t.txId), ...show(t.consumed), '|', ...show(t.produced)])).toEqual(
+            dp.txs.map((t) => [toHex(t.txId), ...show(t.consumed), '|', ...show(t.produced)]),
+          );
+          expect(toHex(c.stateHash())).toBe(toHex(p.stateHash()));
+          hashes.push(toHex(c.stateHash()));
+          all.push(...(b0.certifiedEb?.txs ?? []), ...b0.txs);
+        }
+        expect(sortedEntries(c)).toEqual(sortedEntries(p));
+        // a block that repeats an applied tx after a fresh one fails at the same tx, with the
+        // same rule, on both paths, and leaves the set as it was (a direct-path rollback)
+        if (all.length > 0) {
+          const before = sortedEntries(c);
+          const again = all[bad % all.length]!;
+          const fresh = materialise([{ cert: false, txs: [{ picks: [bad], outs: [{ w: 0, amount: 7 }], change: 1 }] }])[0]?.txs ?? [];
+          for (const block of [
+            { slot: 999, txs: [], certifiedEb: { txs: [...fresh, again], slot: 998 } },
+            { slot: 999, txs: [...fresh, again], level: 'noValidate' as const },
+          ]) {
+            const viaCommit = failure(() => commitBlock(c, block));
+            expect(viaCommit).not.toBe('ok');
+            expect(viaCommit).toBe(failure(() => applyBlock(c, block)));
+            expect(sortedEntries(c)).toEqual(before);
+            expect(toHex(c.stateHash())).toBe(hashes.at(-1));
+          }
+        }
+        // undo of committed deltas restores every earlier state
+        for (let i = deltas.length - 1; i >= 0; i--) {
+          c.undo(deltas[i]!);
+          expect(toHex(c.stateHash())).toBe(hashes[i]);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('composeDeltas of consecutive block deltas is one delta with their effect; UtxoSetHasher follows it', () => {
+    fc.assert(
+      fc.property(chainPlan, fc.nat(), (plan, cut) => {
+        const blocks = materialise(plan);
+        const u = MemoryUtxo.fromEntries(GENESIS);
+        const stored = MemoryUtxo.fromEntries(GENESIS);
+        const hasher = UtxoSetHasher.of(GENESIS);
+        expect(toHex(hasher.stateHash())).toBe(toHex(u.stateHash()));
+        expect(toHex(u.hasher().stateHash())).toBe(toHex(u.stateHash()));
+        const deltas = blocks.map((b) => commitBlock(u, b));
+        // a prefix is "written" first, then the rest, each as one composed delta
+        const k = cut % (deltas.length + 1);
+        for (const part of [deltas.slice(0, k), deltas.slice(k)]) {
+          const c = composeDeltas(part);
+          stored.apply(c);
+          hasher.apply(c);
+        }
+        expect(sortedEntries(stored)).toEqual(sortedEntries(u));
+        expect(toHex(stored.stateHash())).toBe(toHex(u.stateHash()));
+        expect(toHex(hasher.stateHash())).toBe(toHex(u.stateHash()));
+        expect(hasher.size).toBe(u.size);
+        // the composition undoes as one, too
+        stored.undo(composeDeltas(deltas));
+        expect(toHex(stored.stateHash())).toBe(toHex(utxoSetHash(GENESIS)));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('block deltas net out outputs created and spent inside the block', () => {
     const blocks = materialise([{ cert: false, txs: [{ picks: [0], outs: [{ w: 1, amount: 10 }], change: 2 }] }]);
     const first = blocks[0]!.txs[0]!;
@@ -319,6 +415,18 @@ describe('MemoryUtxo', () => {
     expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash([e(2, 5n), e(3, 6n)])));
     u.undo(d);
     expect(toHex(u.stateHash())).toBe(h);
+  });
+
+  it('reset replaces the content in place (stacked views follow) and is atomic', () => {
+    const u = MemoryUtxo.fromEntries([e(1, 5n), e(2, 6n)]);
+    const view = new OverlayUtxo(u);
+    u.reset([e(3, 7n)]);
+    expect(view.get(genesisTxId(1), 0)).toBeUndefined();
+    expect(view.get(genesisTxId(3), 0)?.amount).toBe(7n);
+    expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash([e(3, 7n)])));
+    expect(() => u.reset([e(4, 1n), e(4, 1n)])).toThrow();
+    expect(sortedEntries(u)).toEqual(sortedEntries(MemoryUtxo.fromEntries([e(3, 7n)])));
+    expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash([e(3, 7n)])));
   });
 
   it('clone is independent', () => {

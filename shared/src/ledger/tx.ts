@@ -26,6 +26,7 @@ import { ed25519KeyFromSeed, ed25519Sign } from '../crypto/ed25519';
 import { DecodeError, TxInvalidError, ValidationError } from '../errors/index';
 import type { ProtocolParams } from '../protocol/params/index';
 import type { Address, Hash32, Lovelace, PoolId } from '../types/index';
+import { attachTxRefKeys } from './key';
 
 /** MAX_TX_SIZE of §5.2 / §15: the largest tx in bytes. */
 export const MAX_TX_SIZE = 16_384;
@@ -185,7 +186,7 @@ function parseTx(r: CborReader, path: string): { body: TxBody; witnesses: Witnes
 function makeTx(all: Uint8Array, start: number, parsed: ReturnType<typeof parseTx>, end: number): Tx {
   const bytes = all.subarray(start, end);
   const bodyBytes = all.subarray(parsed.bodyStart, parsed.bodyEnd);
-  return {
+  const tx: Tx = {
     bytes,
     bodyBytes,
     id: blake2b256(bodyBytes),
@@ -193,6 +194,9 @@ function makeTx(all: Uint8Array, start: number, parsed: ReturnType<typeof parseT
     body: parsed.body,
     witnesses: parsed.witnesses,
   };
+  // the compact UTxO keys of its inputs and outputs, once (key.ts): every ledger level reuses them
+  attachTxRefKeys(tx);
+  return tx;
 }
 
 /** Options of the tx decoders. */

@@ -25,11 +25,12 @@
  *
  * @module
  */
-import { ascii, bytesEqual, concatBytes, u64be } from '../bytes/index';
+import { ascii, bytesEqual, concatBytes, toHex, u64be } from '../bytes/index';
 import { blake2b256 } from '../crypto/blake2b';
 import type { Hash32 } from '../types/index';
-import { APPLY_KEYED, hexKey, keysFor, parseRefKey, refKey, refKeyOfHex, rememberKeys } from './key';
-import type { OutRef, TxOutput } from './tx';
+import { APPLY_KEYED, COMMIT_NO_VALIDATE, hexKey, keysFor, parseRefKey, refKey, refKeyOfHex, rememberKeys, txRefKeys } from './key';
+import type { OutRef, Tx, TxOutput } from './tx';
+import type { TxDelta } from './validate';
 
 /** Read access to a UTxO set: the output at `(txId, index)`, or `undefined` if absent / spent. */
 export interface UtxoView {
@@ -136,6 +137,38 @@ class Sum256 {
   }
 }
 
+/**
+ * Why a no-validate commit failed (internal, see {@link MemoryUtxo}'s `COMMIT_NO_VALIDATE`): the
+ * position of the tx in the list, the §12 rule and a detail. Nothing was changed.
+ */
+export interface NoValidateFailure {
+  readonly at: number;
+  readonly rule: 'input-missing' | 'already-applied';
+  readonly detail: string;
+}
+
+/** Stamps of {@link MadeEntry}s: one per no-validate commit, never reused. */
+let commitStamp = 0;
+
+/**
+ * A UTxO entry created by a no-validate commit: it is its own {@link OutRef} (one object per
+ * output instead of two) and carries the stamp of the commit that made it, so the commit tells
+ * outputs it created from entries of the set without a block-local map. The stamp is reset to 0
+ * when the same commit spends the output again (then it is in neither net list).
+ */
+class MadeEntry implements UtxoEntry, OutRef {
+  constructor(
+    readonly txId: Hash32,
+    readonly index: number,
+    readonly output: TxOutput,
+    public stamp: number,
+  ) {}
+
+  get ref(): OutRef {
+    return this;
+  }
+}
+
 /** Most pending state-hash updates a {@link MemoryUtxo} keeps before folding them in. */
 const MAX_PENDING = 1 << 16;
 
@@ -153,13 +186,7 @@ function finishSetHash(acc: Sum256, count: number): Hash32 {
  * ```
  */
 export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
-  const acc = new Sum256();
-  let n = 0;
-  for (const e of entries) {
-    acc.add(utxoEntryDigest(e), false);
-    n++;
-  }
-  return finishSetHash(acc, n);
+  return UtxoSetHasher.of(entries).stateHash();
 }
 
 /**
@@ -177,7 +204,7 @@ export function utxoSetHash(entries: Iterable<UtxoEntry>): Hash32 {
  * ```
  */
 export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
-  private readonly map = new Map<string, UtxoEntry>();
+  private map = new Map<string, UtxoEntry>();
   private readonly acc = new Sum256();
   /**
    * Entries added / removed since the accumulator was last brought up to date (the sum is
@@ -193,6 +220,20 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
     const u = new MemoryUtxo();
     u.apply({ consumed: [], produced: [...entries] });
     return u;
+  }
+
+  /**
+   * Replace the whole content by `entries` (e.g. a set loaded from a database), keeping this
+   * object, so views stacked on it stay valid. Throws on a repeated reference and then changes
+   * nothing.
+   */
+  reset(entries: Iterable<UtxoEntry>): void {
+    const fresh = MemoryUtxo.fromEntries(entries);
+    fresh.stateHash();
+    this.map = fresh.map;
+    this.acc.copyFrom(fresh.acc);
+    this.pendingAdd = [];
+    this.pendingRemove = [];
   }
 
   get(txId: Hash32, index: number): TxOutput | undefined {
@@ -274,6 +315,99 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   }
 
   /**
+   * Apply txs in order at the no-validate level (PROTOCOL.md §5.3: UTxO update only) straight
+   * onto this set, and return the net delta (the undo data, keys remembered) after pushing one
+   * {@link TxDelta} per tx to `out`; or, if an input is missing (absent, or spent earlier in
+   * the list or the tx) or an output reference already exists, change nothing and return the
+   * failure. Internal: state.ts `commitBlock` is the entry point.
+   *
+   * Why a separate path: block application at the other levels checks every tx against an
+   * overlay and then commits the overlay's net change, two rounds of Map operations per entry.
+   * With nothing to check but presence, the set itself can play the overlay: per input one
+   * lookup and one delete, per output one presence test and one insert, under the keys the
+   * decoder attached to the tx (key.ts `txRefKeys`); the commit stamp on each created entry tells
+   * outputs created in this block (net delta) apart without a block-local map.
+   * A failure puts back exactly what was changed.
+   */
+  [COMMIT_NO_VALIDATE](txs: readonly Tx[], out: TxDelta[]): UtxoDelta | NoValidateFailure {
+    const map = this.map;
+    const stamp = ++commitStamp;
+    // every output created here (kept in order; `live` tells which are still unspent at the end)
+    const pk: string[] = [];
+    const pe: MadeEntry[] = [];
+    // entries of the set spent by these txs (net consumed), with their keys
+    const ck: string[] = [];
+    const consumed: UtxoEntry[] = [];
+    const first = out.length;
+    let failure: NoValidateFailure | undefined;
+    perTx: for (let t = 0; t < txs.length; t++) {
+      const tx = txs[t]!;
+      const { inputs, outputs } = tx.body;
+      // keys the decoder already built (key.ts): no string is made here
+      const keys = txRefKeys(tx);
+      const ik = keys.inputs;
+      const ok = keys.outputs;
+      const tc = new Array<UtxoEntry>(inputs.length);
+      for (let i = 0; i < inputs.length; i++) {
+        const k = ik[i]!;
+        const e = map.get(k);
+        if (e === undefined) {
+          const inp = inputs[i]!;
+          failure = { at: t, rule: 'input-missing', detail: `tx ${toHex(tx.id)}: input ${hexKey(inp.txId, inp.index)} not in the UTxO set` };
+          break perTx;
+        }
+        map.delete(k);
+        if ((e as Partial<MadeEntry>).stamp === stamp) (e as MadeEntry).stamp = 0;
+        else {
+          ck.push(k);
+          consumed.push(e);
+        }
+        tc[i] = e;
+      }
+      const id = tx.id;
+      const tp = new Array<UtxoEntry>(outputs.length);
+      for (let j = 0; j < outputs.length; j++) {
+        const k = ok[j]!;
+        // an existing reference would be overwritten and lost on undo (see rules.ts)
+        if (map.has(k)) {
+          failure = { at: t, rule: 'already-applied', detail: `tx ${toHex(id)}: output ${j} already exists` };
+          break perTx;
+        }
+        const e = new MadeEntry(id, j, outputs[j]!, stamp);
+        map.set(k, e);
+        pk.push(k);
+        pe.push(e);
+        tp[j] = e;
+      }
+      const b = tx.body;
+      out.push({ txId: id, txHash: tx.hash, fee: b.fee, keyRegs: b.keyRegs, consumed: tc, produced: tp });
+    }
+    // net produced: the outputs created here and not spent again
+    let n = 0;
+    for (let j = 0; j < pe.length; j++) {
+      if (pe[j]!.stamp !== stamp) continue;
+      pk[n] = pk[j]!;
+      pe[n++] = pe[j]!;
+    }
+    pk.length = n;
+    pe.length = n;
+    if (failure !== undefined) {
+      // outputs of this call still present go; spent entries of the set come back (a reference
+      // can be in both lists only if an output re-created a spent one: delete first, then restore)
+      for (const k of pk) map.delete(k);
+      for (let i = 0; i < ck.length; i++) map.set(ck[i]!, consumed[i]!);
+      out.length = first;
+      return failure;
+    }
+    const delta: UtxoDelta = { consumed, produced: pe };
+    rememberKeys(delta, ck, pk);
+    for (const e of consumed) this.pendingRemove.push(e);
+    for (const e of pe) this.pendingAdd.push(e);
+    this.bound();
+    return delta;
+  }
+
+  /**
    * Undo a delta applied last (or one whose effects are still intact): remove `produced`, restore
    * `consumed`. Atomic like {@link apply}.
    */
@@ -347,6 +481,103 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
     c.acc.copyFrom(this.acc);
     return c;
   }
+
+  /**
+   * A {@link UtxoSetHasher} of this set as it is now (no entry is digested again), to follow a
+   * copy of it elsewhere by its deltas, e.g. the state a database holds.
+   */
+  hasher(): UtxoSetHasher {
+    this.stateHash();
+    return hasherFromSum(this.acc, this.map.size);
+  }
+}
+
+/** A {@link UtxoSetHasher} from an accumulator (set by the class's static block; module-internal). */
+let hasherFromSum: (acc: Sum256, count: number) => UtxoSetHasher;
+
+/**
+ * The state hash of a UTxO set that is not held in memory, kept up to date from the deltas
+ * applied to it (the same value as {@link MemoryUtxo.stateHash} of a set holding the same
+ * entries): one digest per changed entry.
+ *
+ * @example
+ * ```ts
+ * const h = utxo.hasher();          // the set as written to the database
+ * h.apply(delta);                   // the delta written next
+ * await store.write(..., h.stateHash());
+ * ```
+ */
+export class UtxoSetHasher {
+  private readonly acc = new Sum256();
+  private n = 0;
+
+  /** A hasher of the set holding exactly `entries`. */
+  static of(entries: Iterable<UtxoEntry>): UtxoSetHasher {
+    const h = new UtxoSetHasher();
+    for (const e of entries) {
+      h.acc.add(utxoEntryDigest(e), false);
+      h.n++;
+    }
+    return h;
+  }
+
+  static {
+    hasherFromSum = (acc, count) => {
+      const h = new UtxoSetHasher();
+      h.acc.copyFrom(acc);
+      h.n = count;
+      return h;
+    };
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Follow a delta applied to the set (remove `consumed`, add `produced`); nothing is checked. */
+  apply(delta: UtxoDelta): void {
+    for (const e of delta.consumed) this.acc.add(utxoEntryDigest(e), true);
+    for (const e of delta.produced) this.acc.add(utxoEntryDigest(e), false);
+    this.n += delta.produced.length - delta.consumed.length;
+  }
+
+  /** The state hash of the set. */
+  stateHash(): Hash32 {
+    return finishSetHash(this.acc, this.n);
+  }
+
+  /** An independent copy. */
+  clone(): UtxoSetHasher {
+    return hasherFromSum(this.acc, this.n);
+  }
+}
+
+/**
+ * One delta with the effect of `deltas` applied in order (each computed against the state the
+ * previous ones left): entries consumed that an earlier delta produced, and outputs produced
+ * that a later one consumed, cancel out. E.g. the blocks that became immutable since the last
+ * write, as one change to the stored set. Keys of the parts are reused (module key.ts).
+ *
+ * @example
+ * ```ts
+ * const d = composeDeltas(blocks.map((b) => b.delta));
+ * ```
+ */
+export function composeDeltas(deltas: readonly UtxoDelta[]): UtxoDelta {
+  const consumed = new Map<string, UtxoEntry>();
+  const produced = new Map<string, UtxoEntry>();
+  for (const d of deltas) {
+    const { ck, pk } = keysFor(d);
+    for (let i = 0; i < ck.length; i++) {
+      const k = ck[i]!;
+      if (!produced.delete(k)) consumed.set(k, d.consumed[i]!);
+    }
+    for (let j = 0; j < pk.length; j++) produced.set(pk[j]!, d.produced[j]!);
+  }
+  const out: UtxoDelta = { consumed: [...consumed.values()], produced: [...produced.values()] };
+  rememberKeys(out, [...consumed.keys()], [...produced.keys()]);
+  return out;
 }
 
 /**

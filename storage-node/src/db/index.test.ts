@@ -22,7 +22,21 @@ describe('openDatabase', () => {
         sql`select table_name as t from information_schema.tables where table_schema = 'public' order by 1`,
       ),
     ).map((r) => r.t);
-    expect(tables).toEqual(['chain', 'eb_txs', 'ebs', 'node_meta', 'rb_bodies', 'rb_headers', 'txs', 'votes']);
+    expect(tables).toEqual([
+      'chain',
+      'eb_txs',
+      'ebs',
+      'ledger_checkpoint',
+      'ledger_key_regs',
+      'ledger_nonces',
+      'ledger_tx_ids',
+      'ledger_utxo',
+      'node_meta',
+      'rb_bodies',
+      'rb_headers',
+      'txs',
+      'votes',
+    ]);
   });
 
   it('round-trips bytea exactly through drizzle and the raw executor (all 256 byte values, empty)', async () => {

@@ -13,6 +13,12 @@
  *   and by the tx cache (`cached_at`). A reference is *present* when its hash is in `txs`; presence
  *   is never stored separately, so it cannot drift from the data.
  * - `votes` keeps the raw vote bytes per (RB hash, seat) (PROTOCOL.md §6.2).
+ * - `ledger_*` hold the ledger state at a point of the selected chain at or below the immutable
+ *   tip (PROTOCOL.md §5, §7.4): the UTxO set (`ledger_utxo`, ledger mode `utxo`) or the tx ids on
+ *   the chain (`ledger_tx_ids`, mode `opaque`, §5.6), the vote-key registrations carried so far
+ *   (§3.3a), the nonce state after each epoch's last block, and one `ledger_checkpoint` row naming
+ *   the point, its state hash and counts. All of them change together, in one transaction
+ *   (stores/utxo), so they always describe one point.
  *
  * Times are Unix milliseconds in `bigint` columns (mode number) so both drivers agree exactly.
  * drizzle-orm 0.45 has no bytea column type: {@link bytea} is a customType; both drivers hand
@@ -24,9 +30,11 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   customType,
   index,
   integer,
+  numeric,
   pgTable,
   primaryKey,
   text,
@@ -160,3 +168,74 @@ export const nodeMeta = pgTable('node_meta', {
   key: text('key').primaryKey(),
   value: bytea('value').notNull(),
 });
+
+/**
+ * The UTxO set at the ledger checkpoint (PROTOCOL.md §5.1): one row per unspent output. Amounts
+ * are uint64, beyond `bigint`'s range, hence `numeric(20, 0)`.
+ */
+export const ledgerUtxo = pgTable(
+  'ledger_utxo',
+  {
+    txId: bytea('tx_id').notNull(),
+    idx: integer('idx').notNull(),
+    address: bytea('address').notNull(),
+    amount: numeric('amount', { precision: 20, scale: 0 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.txId, t.idx] })],
+);
+
+/** Ledger mode `opaque` (§5.6): the ids of the txs on the chain up to the ledger checkpoint. */
+export const ledgerTxIds = pgTable('ledger_tx_ids', {
+  id: bytea('id').primaryKey(),
+});
+
+/** Vote-key registrations (§3.3a) carried by blocks up to the ledger checkpoint, in chain order. */
+export const ledgerKeyRegs = pgTable(
+  'ledger_key_regs',
+  {
+    blockNo: bigint('block_no', { mode: 'number' }).notNull(),
+    /** Order within the block. */
+    position: integer('position').notNull(),
+    /** Epoch of the carrying block (the key counts from epoch + 2). */
+    epoch: bigint('epoch', { mode: 'number' }).notNull(),
+    poolId: bytea('pool_id').notNull(),
+    voteVk: bytea('vote_vk').notNull(),
+    votePop: bytea('vote_pop').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.blockNo, t.position] })],
+);
+
+/** Nonce state (§3.4) after the last block of each epoch, up to the ledger checkpoint. */
+export const ledgerNonces = pgTable('ledger_nonces', {
+  epoch: bigint('epoch', { mode: 'number' }).primaryKey(),
+  eta: bytea('eta').notNull(),
+  acc: bytea('acc').notNull(),
+});
+
+/**
+ * The one ledger checkpoint row: the chain point the `ledger_*` tables describe (block 0 with no
+ * hash = genesis), its state hash, entry and tx counts, and the nonce state after that block.
+ */
+export const ledgerCheckpoint = pgTable(
+  'ledger_checkpoint',
+  {
+    id: integer('id').primaryKey().default(1),
+    mode: text('mode').notNull(),
+    blockNo: bigint('block_no', { mode: 'number' }).notNull(),
+    hash: bytea('hash'),
+    slot: bigint('slot', { mode: 'number' }),
+    stateHash: bytea('state_hash').notNull(),
+    /** UTxO entries (mode utxo) or tx ids (mode opaque). */
+    size: bigint('size', { mode: 'number' }).notNull(),
+    txCount: bigint('tx_count', { mode: 'number' }).notNull(),
+    nonceEpoch: bigint('nonce_epoch', { mode: 'number' }).notNull(),
+    nonceEta: bytea('nonce_eta').notNull(),
+    nonceAcc: bytea('nonce_acc').notNull(),
+    writtenAt: bigint('written_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    check('ledger_checkpoint_one_row', sql`${t.id} = 1`),
+    check('ledger_checkpoint_mode', sql`${t.mode} in ('utxo', 'opaque')`),
+    check('ledger_checkpoint_origin', sql`(${t.blockNo} = 0) = (${t.hash} is null)`),
+  ],
+);

@@ -4,7 +4,9 @@
  * - {@link EbStore}: EBs and closures (shared txs, completeness, promotion, pruning, bound);
  * - {@link TxCache}: recently seen txs, indexed in memory, bodies in the database;
  * - {@link VoteStore}: votes, exact quorum tally and events, retention;
- * - {@link CertRbStaging}: CertRBs waiting for their closures.
+ * - {@link CertRbStaging}: CertRBs waiting for their closures;
+ * - {@link UtxoStore}: the ledger state (UTxO set or opaque tx ids, key registrations, nonces) at
+ *   a checkpoint at or below the immutable tip, moved forward in one transaction.
  *
  * Stores never import node logic (DESIGN.md §3). Wiring, typically:
  *
@@ -19,6 +21,7 @@
  * const votes = new VoteStore(database, { weightOf });
  * await votes.load();
  * const staging = new CertRbStaging(ebStore);
+ * const ledger = await new UtxoStore(database).load(); // null on a fresh database
  * ```
  *
  * @module
@@ -27,4 +30,5 @@ export * from './certrb-staging/index';
 export * from './chain-db/index';
 export * from './eb-store/index';
 export * from './tx-cache/index';
+export * from './utxo/index';
 export * from './vote-store/index';

@@ -2,10 +2,15 @@ import { toHex } from '@leios/shared/bytes';
 import { blake2b256 } from '@leios/shared/crypto';
 import { BlockTxError, buildPayment, DEFAULT_LEDGER_PARAMS, poolLookup, type Tx } from '@leios/shared/ledger';
 import type { Hash32 } from '@leios/shared/types';
+import { utxoSetHash } from '@leios/shared/ledger';
+import type { Epoch } from '@leios/shared/types';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../db/index';
+import { GENESIS_POINT, type LedgerCheckpoint, UtxoStore } from '../../stores/utxo/index';
+import { openTestDb } from '../../test-support/index';
 import { WalletSet } from '../testkit/index';
-import { LedgerState } from './index';
+import { type ImmutableBlock, ImmutableLedger, LedgerState, MAX_PENDING_SEGMENTS } from './index';
 
 const ws = new WalletSet(5, 'ls');
 const initialUtxo = ws.genesis(10, 1_000_000_000_000n);
@@ -125,5 +130,80 @@ describe('LedgerState (§5)', () => {
     expect(() => l.checkTxs([forged], 'apply', 1)).toThrow(BlockTxError);
     l.checkTxs(chainTxs.slice(0, 5), 'apply', 1);
     expect(toHex(l.stateHash())).toBe(before);
+  });
+});
+
+describe('ImmutableLedger (the database checkpoint, ./checkpoint)', () => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await openTestDb();
+  });
+  afterAll(() => database.close());
+
+  const nonce = (i: number) => ({ epoch: 0 as Epoch, eta: blockHash(5000 + i), acc: blockHash(6000 + i) });
+
+  /** A ledger and a store at genesis, and a function applying block i (txs) and returning its record. */
+  async function setup() {
+    await database.raw.query('truncate ledger_utxo, ledger_tx_ids, ledger_key_regs, ledger_nonces, ledger_checkpoint');
+    const store = new UtxoStore(database);
+    const l = newLedger();
+    const first: LedgerCheckpoint = { mode: 'utxo', point: GENESIS_POINT, stateHash: l.stateHash(), size: l.size, txCount: 0, nonce: nonce(0) };
+    await store.write(null, { checkpoint: first, produced: initialUtxo });
+    const imm = new ImmutableLedger(first, l.checkpointState());
+    const block = (i: number, txs: readonly Tx[]): ImmutableBlock => {
+      const applied = l.applyBlock(blockHash(i), { slot: i, txs });
+      l.trimUndo(0);
+      return { applied, blockNo: i, epoch: 0, nonce: nonce(i) };
+    };
+    const flush = async () => {
+      const f = imm.prepare();
+      if (!f) return 0;
+      try {
+        await store.write(f.from, f.write);
+      } catch (e) {
+        imm.failed(f);
+        throw e;
+      }
+      imm.committed(f);
+      return f.blocks;
+    };
+    return { store, l, imm, block, flush };
+  }
+
+  it('writes queued blocks as one change; a failed write keeps them queued; the stored set is the ledger\'s', async () => {
+    const { store, l, imm, block, flush } = await setup();
+    imm.enqueue([block(1, chainTxs.slice(0, 3)), block(2, chainTxs.slice(3, 4))]);
+    expect(() => imm.enqueue([block(4, [])])).toThrow(/does not follow/);
+    // a write that fails (another writer moved the stored checkpoint meanwhile) changes nothing
+    const f = imm.prepare()!;
+    expect(imm.prepare()).toBeNull(); // one move at a time
+    imm.enqueue([block(3, chainTxs.slice(4, 6))]); // the queue still grows while a move is in flight
+    await database.raw.query('update ledger_checkpoint set block_no = 99, hash = $1', [blockHash(99)]);
+    await expect(store.write(f.from, f.write)).rejects.toThrow(/not-connected/);
+    imm.failed(f);
+    expect(imm.pendingBlocks).toBe(3);
+    await database.raw.query('update ledger_checkpoint set block_no = 0, hash = null');
+    expect(await flush()).toBe(3);
+    expect(imm.pendingBlocks).toBe(0);
+    const loaded = (await store.load())!;
+    expect(loaded.checkpoint.point).toEqual({ blockNo: 3, hash: blockHash(3), slot: 3 });
+    expect(toHex(loaded.checkpoint.stateHash)).toBe(toHex(l.stateHash()));
+    expect(toHex(utxoSetHash(loaded.entries))).toBe(toHex(l.stateHash()));
+    expect(loaded.checkpoint.txCount).toBe(6);
+    expect(imm.checkpoint).toEqual(loaded.checkpoint);
+  });
+
+  it(`past ${MAX_PENDING_SEGMENTS} queued blocks the queue is composed into one segment, with the same result`, async () => {
+    const { store, l, imm, block, flush } = await setup();
+    const n = MAX_PENDING_SEGMENTS + 5;
+    const blocks: ImmutableBlock[] = [];
+    for (let i = 1; i <= n; i++) blocks.push(block(i, i <= chainTxs.length ? [chainTxs[i - 1]!] : []));
+    imm.enqueue(blocks);
+    expect(imm.pendingBlocks).toBe(n);
+    expect(await flush()).toBe(n);
+    const loaded = (await store.load())!;
+    expect(loaded.checkpoint.point.blockNo).toBe(n);
+    expect(toHex(utxoSetHash(loaded.entries))).toBe(toHex(l.stateHash()));
+    expect(loaded.checkpoint.txCount).toBe(chainTxs.length);
   });
 });

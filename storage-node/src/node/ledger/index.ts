@@ -12,20 +12,27 @@
  * the chain, a tx is valid iff it fits MAX_TX_SIZE and is not already on the chain, and the state
  * hash is an order-independent sum of the ids.
  *
- * Persistence: the database holds the chain and the certified closures, which determine this
- * state completely; a restarted node rebuilds it by replaying them at the no-validate level
- * (see LeiosNode recovery), so the state itself never needs a second, driftable copy on disk.
+ * Persistence (docs/decisions/006): this object is the state at the selected tip; the database
+ * holds the state at a checkpoint at or below the immutable tip (stores/utxo: UTxO set or opaque
+ * tx ids, key registrations, nonces, the point and its state hash). Only the volatile suffix
+ * exists in memory alone, as undo data. A block that leaves the suffix can never be rolled back
+ * (§7.4), so {@link LedgerState.trimUndo} returns its record, the node queues its net delta in
+ * {@link ImmutableLedger} (./checkpoint), and store maintenance writes the queue as one composed
+ * change, in one transaction with the EB promotion. A restarted node loads that checkpoint
+ * ({@link LedgerState.restore}), checks the loaded set against the stored state hash (a mismatch
+ * stops the start-up; it never falls back to a replay from genesis) and replays only the blocks
+ * above it. The chain and the certified closures still determine the state, so the checkpoint can
+ * always be re-derived from them (a database without one replays from genesis once).
  *
  * @module
  */
-import { ascii, bytesToBigInt, concatBytes, toHex, u64be } from '@leios/shared/bytes';
-import { blake2b256 } from '@leios/shared/crypto';
+import { bytesToBigInt, toHex } from '@leios/shared/bytes';
 import { TxInvalidError } from '@leios/shared/errors';
 import {
-  applyBlock,
   applyTx,
   type BlockDelta,
   BlockTxError,
+  commitBlock,
   decodeOpaqueTx,
   decodeTx,
   type KeyReg,
@@ -37,13 +44,15 @@ import {
   OverlayUtxo,
   type PoolLookup,
   type Tx,
-  type TxDelta,
   type UtxoEntry,
-  utxoKey,
+  type UtxoSetHasher,
   type ValidationLevel,
 } from '@leios/shared/ledger';
 import type { Hash32 } from '@leios/shared/types';
 import type { DecodedTx, LedgerOverlay, MempoolLedger } from '../mempool/index';
+import { opaqueSetHash } from './checkpoint';
+
+export * from './checkpoint';
 
 /** A decoded tx of either ledger mode. */
 export type AnyTx = Tx | OpaqueTx;
@@ -83,8 +92,14 @@ export interface LedgerStateOptions {
   readonly verifiers?: LedgerVerifiers;
 }
 
-const OPAQUE_TAG = ascii('LEIOS-OPAQUE-SET');
 const MOD = 1n << 256n;
+
+/** The key registrations of a block delta in application order (most blocks carry none). */
+function keyRegsOf(d: BlockDelta): KeyReg[] {
+  const out: KeyReg[] = [];
+  for (const t of d.txs) if (t.keyRegs.length > 0) out.push(...t.keyRegs);
+  return out;
+}
 
 function isUtxoTx(tx: AnyTx): tx is Tx {
   return (tx as Tx).body !== undefined;
@@ -150,13 +165,35 @@ export class LedgerState {
    */
   stateHash(): Hash32 {
     if (this.mode === 'utxo') return this.utxo.stateHash();
-    const acc = new Uint8Array(32);
-    let x = this.idSum;
-    for (let i = 31; i >= 0; i--) {
-      acc[i] = Number(x & 0xffn);
-      x >>= 8n;
+    return opaqueSetHash(this.idSum, this.onChain.size);
+  }
+
+  /**
+   * Replace the state by a stored checkpoint's (start-up, before any block is applied): the UTxO
+   * set (mode utxo) or the tx ids (mode opaque) and the tx count; no undo data. The caller
+   * compares {@link stateHash} with the stored hash.
+   */
+  restore(state: { readonly entries?: readonly UtxoEntry[]; readonly ids?: readonly Hash32[]; readonly txCount: number }): void {
+    if (this.applied.length > 0) throw new Error('LedgerState.restore: blocks are applied already');
+    // in place: the mempool's overlay and other views hold this very set
+    if (this.mode === 'utxo') this.utxo.reset(state.entries ?? []);
+    else {
+      this.onChain.clear();
+      this.idSum = 0n;
+      for (const id of state.ids ?? []) {
+        this.onChain.add(toHex(id));
+        this.idSum = (this.idSum + bytesToBigInt(id)) % MOD;
+      }
     }
-    return blake2b256(concatBytes(OPAQUE_TAG, acc, u64be(this.onChain.size)));
+    this.txTotal = state.txCount;
+  }
+
+  /**
+   * What {@link ImmutableLedger} needs to follow the set from here: its hasher (mode utxo, no
+   * entry digested again) or its id sum (mode opaque). Call it while the state is the stored one.
+   */
+  checkpointState(): { readonly hasher?: UtxoSetHasher; readonly idSum?: bigint } {
+    return this.mode === 'utxo' ? { hasher: this.utxo.hasher() } : { idSum: this.idSum };
   }
 
   /** The UTxO view of the tip (utxo mode). */
@@ -172,24 +209,10 @@ export class LedgerState {
   applyBlock(hash: Hash32, block: NodeLedgerBlock): AppliedBlock {
     const ebTxs = block.certifiedEb?.txs ?? [];
     let rec: AppliedBlock;
-    if (this.mode === 'utxo' && (block.level === 'noValidate' || block.txs.length === 0)) {
-      // §5.3 no-validate (certified closures, replays): UTxO update only, on a tight path
-      const delta = this.noValidateDelta([
-        ...ebTxs.map((tx, i) => ({ tx: tx as Tx, part: 'eb' as const, i })),
-        ...block.txs.map((tx, i) => ({ tx: tx as Tx, part: 'rb' as const, i })),
-      ]);
-      try {
-        this.utxo.apply(delta);
-      } catch (e) {
-        // only reachable when an output reference already exists (the tx was applied before)
-        const first = ebTxs[0] ?? block.txs[0];
-        if (!first) throw e;
-        throw new BlockTxError('eb', 0, first.id, new TxInvalidError('already-applied', String(e)));
-      }
-      const keyRegs = delta.txs.flatMap((t) => t.keyRegs);
-      rec = { hash, slot: block.slot, keyRegs, delta, txCount: delta.txs.length };
-    } else if (this.mode === 'utxo') {
-      const delta = applyBlock(
+    if (this.mode === 'utxo') {
+      // shared's commitBlock: a CertRB's closure and replays (all no-validate) take its direct
+      // path (§5.3: UTxO update only); other blocks are checked on an overlay, then committed
+      const delta = commitBlock(
         this.utxo,
         {
           slot: block.slot,
@@ -199,9 +222,7 @@ export class LedgerState {
         },
         this.ctx,
       );
-      this.utxo.apply(delta);
-      const keyRegs = delta.txs.flatMap((t) => t.keyRegs);
-      rec = { hash, slot: block.slot, keyRegs, delta, txCount: delta.txs.length };
+      rec = { hash, slot: block.slot, keyRegs: keyRegsOf(delta), delta, txCount: delta.txs.length };
     } else {
       const ids: Hash32[] = [];
       const seen = new Set<string>();
@@ -231,36 +252,6 @@ export class LedgerState {
     return rec;
   }
 
-  /**
-   * The net delta of txs at the no-validate level: inputs must exist (in the state or produced
-   * earlier in the list) and not be spent twice, nothing else is checked. Equal to the shared
-   * `applyBlock` at `noValidate` (property-tested), with one key computation per input and one
-   * hex of each tx id, instead of an overlay lookup per input and output.
-   */
-  private noValidateDelta(items: readonly { tx: Tx; part: 'rb' | 'eb'; i: number }[]): BlockDelta {
-    const produced = new Map<string, UtxoEntry>();
-    const spent = new Set<string>();
-    const consumed: UtxoEntry[] = [];
-    const txs: TxDelta[] = [];
-    for (const { tx, part, i } of items) {
-      for (const inp of tx.body.inputs) {
-        const k = utxoKey(inp.txId, inp.index);
-        if (produced.delete(k)) continue;
-        const out = spent.has(k) ? undefined : this.utxo.get(inp.txId, inp.index);
-        if (out === undefined) {
-          throw new BlockTxError(part, i, tx.id, new TxInvalidError('input-missing', `tx ${toHex(tx.id)}: input ${k} is not in the UTxO set`));
-        }
-        spent.add(k);
-        consumed.push({ ref: inp, output: out });
-      }
-      const idHex = toHex(tx.id);
-      const outs = tx.body.outputs;
-      for (let j = 0; j < outs.length; j++) produced.set(`${idHex}#${j}`, { ref: { txId: tx.id, index: j }, output: outs[j]! });
-      txs.push({ txId: tx.id, txHash: tx.hash, fee: tx.body.fee, keyRegs: tx.body.keyRegs, consumed: [], produced: [] });
-    }
-    return { txs, consumed, produced: [...produced.values()] };
-  }
-
   /** Undo the last applied block, which must be `hash`. */
   undoBlock(hash: Hash32): AppliedBlock {
     const last = this.applied[this.applied.length - 1];
@@ -279,9 +270,13 @@ export class LedgerState {
     return last;
   }
 
-  /** Forget undo data of blocks that can no longer be rolled back (keep the last `keep`). */
-  trimUndo(keep: number): void {
-    if (this.applied.length > keep) this.applied.splice(0, this.applied.length - keep);
+  /**
+   * Drop the undo data of blocks that can no longer be rolled back (keep the last `keep`) and
+   * return their records, oldest first: their deltas are what the database checkpoint still
+   * lacks (./checkpoint).
+   */
+  trimUndo(keep: number): AppliedBlock[] {
+    return this.applied.length > keep ? this.applied.splice(0, this.applied.length - keep) : [];
   }
 
   /**
