@@ -22,8 +22,12 @@ export default defineProject({
             FIXTURE_ORIGIN: origin,
             UPSTREAM_URLS: `${origin}/n/default`,
             UPSTREAM_TIMEOUT_MS: '2000',
-            // The test relay requires peer authentication, as a production relay with PEER_SECRETS does.
+            // The test relay authenticates peers, as a production relay with PEER_SECRETS does;
+            // sessions without a key are anonymous (read and submit txs only).
             PEER_SECRETS: JSON.stringify({ 'peer-a': TEST_PEER_SECRET_HEX }),
+            // A small anonymous message allowance, so that the flood test reaches it quickly
+            // (the other limits are the defaults: 4 sessions per address, 60 s window, 64 MiB).
+            ANON_LIMITS: JSON.stringify({ messages: 150 }),
             // f = 1/2 so the test pools lead often; the mainnet committee size (test/network.ts).
             PROTOCOL_PARAMS: JSON.stringify({ activeSlotCoeff: '1/2', committeeSize: 900 }),
             // Test-only: the 900-pool network with its keys (test/network.ts), read by src/testing.

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, currentEpoch, type Env, parseConfig } from './index';
+import { ConfigError, currentEpoch, DEFAULT_ANON_LIMITS, type Env, parseConfig } from './index';
 
 const base = env as unknown as Env;
 const withVars = (vars: Partial<Record<keyof Env, string>>): Env => ({ ...base, ...vars }) as Env;
@@ -28,6 +28,12 @@ describe('parseConfig', () => {
     ['RELAY_NAME', 'a b'],
     ['PEER_SECRETS', '{"p":"short"}'],
     ['PEER_SECRETS', '[1]'],
+    ['ANON_LIMITS', 'x'],
+    ['ANON_LIMITS', '{"sessions":0}'],
+    ['ANON_LIMITS', '{"messages":1.5}'],
+    ['ANON_LIMITS', '{"bytes":"1000"}'],
+    ['ANON_LIMITS', '{"windowS":7200}'],
+    ['ANON_LIMITS', '{"windowMs":1000}'],
   ] as const)('names %s when it is %s', (name, value) => {
     const e = (() => {
       try {
@@ -38,6 +44,16 @@ describe('parseConfig', () => {
     })();
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as ConfigError).variable).toBe(name);
+  });
+
+  it('takes anonymous-session limits from ANON_LIMITS over the defaults', () => {
+    expect(parseConfig(withVars({ ANON_LIMITS: '' })).anonymous).toEqual(DEFAULT_ANON_LIMITS);
+    expect(parseConfig(withVars({ ANON_LIMITS: '{"windowS":10,"messages":50,"sessionsPerIp":0}' })).anonymous).toEqual({
+      ...DEFAULT_ANON_LIMITS,
+      windowMs: 10_000,
+      messages: 50,
+      sessionsPerIp: 0,
+    });
   });
 
   it('computes the wall-clock epoch (§3.2)', () => {

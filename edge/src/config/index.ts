@@ -8,8 +8,11 @@
  *
  * Secrets (set with `wrangler secret put`, never in wrangler.jsonc):
  * - `PEER_SECRETS`: JSON object `{ "<peerId>": "<hex secret>" }`, the per-peer HMAC keys a storage
- *   node or relay uses to authenticate its `/v1/ws` session. Parsed here; enforcement of the
- *   session authentication is a later step (see infra/README.md).
+ *   node or relay uses to authenticate its `/v1/ws` session (the RelayHub checks them in the §8.3
+ *   handshake, shared/src/wire/handshake/auth.ts). When set, a session without a key is
+ *   *anonymous*: it may read and submit txs only, within {@link AnonymousLimits} per client
+ *   address (`ANON_LIMITS`, optional var). When unset, every session is a full peer (a private
+ *   relay).
  *
  * @module
  */
@@ -44,6 +47,12 @@ export interface Env {
    * length and ledger mode come from their own vars. Copy them from the network's genesis file.
    */
   PROTOCOL_PARAMS?: string;
+  /**
+   * Limits on anonymous sessions (when PEER_SECRETS is set), JSON with any of the keys of
+   * {@link AnonymousLimits} but `windowMs`, which is given as `windowS`; absent keys take
+   * {@link DEFAULT_ANON_LIMITS}. `{"sessionsPerIp":0}` turns anonymous access off.
+   */
+  ANON_LIMITS?: string;
   /** Per-IP limiters (wrangler.jsonc `ratelimits`); absent = no limit. See ../ratelimit. */
   POST_LIMITER?: RateLimit;
   WS_LIMITER?: RateLimit;
@@ -68,9 +77,45 @@ export interface EdgeConfig {
   epochLength: number;
   /** Per-peer HMAC keys (empty when the secret is unset). */
   peerSecrets: ReadonlyMap<string, Uint8Array>;
+  /** Limits on anonymous sessions (used only when `peerSecrets` is not empty). */
+  anonymous: AnonymousLimits;
   /** Consensus parameters (§15) for the relay's stateless checks (§10.4). */
   params: ProtocolParams;
 }
+
+/**
+ * What an anonymous `/v1/ws` session may use, per client address (`CF-Connecting-IP`). Every
+ * figure is a bound on the RelayHub's work and memory; exceeding a rate closes the session with
+ * 1008 `mux:limit` (PROTOCOL.md §8.2: a limit breach), and a full session count refuses the
+ * handshake with `"anonymous-limit"`.
+ */
+export interface AnonymousLimits {
+  /** Anonymous sessions open at once from one address (0: anonymous access off). */
+  sessionsPerIp: number;
+  /** Anonymous sessions open at once in the hub, from all addresses. */
+  sessions: number;
+  /** The accounting window. */
+  windowMs: number;
+  /** Incoming WebSocket messages per address per window. */
+  messages: number;
+  /** WebSocket payload bytes in + out per address per window. */
+  bytes: number;
+}
+
+/**
+ * Defaults: a reader following the chain at full Leios load (an RB every ~20 s with its block,
+ * EB and closure, §15 sizes) stays well inside them; a flood does not.
+ */
+export const DEFAULT_ANON_LIMITS: AnonymousLimits = {
+  sessionsPerIp: 4,
+  sessions: 512,
+  windowMs: 60_000,
+  messages: 1_200,
+  bytes: 64 * 1024 * 1024,
+};
+
+/** Upper bounds of the ANON_LIMITS keys (a typo must not lift a bound). */
+const ANON_BOUNDS = { sessionsPerIp: 64, sessions: 4_096, windowS: 3_600, messages: 1_000_000, bytes: 2 ** 32 } as const;
 
 /** Protocol limits the edge enforces (PROTOCOL.md §11, §12, §15 defaults). */
 export const LIMITS = {
@@ -150,6 +195,29 @@ function parsePeerSecrets(v: string | undefined): Map<string, Uint8Array> {
   return out;
 }
 
+function parseAnonymousLimits(v: string | undefined): AnonymousLimits {
+  const out = { ...DEFAULT_ANON_LIMITS };
+  if (v === undefined || v.trim() === '') return out;
+  let json: unknown;
+  try {
+    json = JSON.parse(v);
+  } catch {
+    throw new ConfigError('ANON_LIMITS', 'not JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError('ANON_LIMITS', 'expected a JSON object');
+  for (const [k, val] of Object.entries(json)) {
+    if (!(k in ANON_BOUNDS)) throw new ConfigError('ANON_LIMITS', `unknown key ${JSON.stringify(k)}`);
+    const max = ANON_BOUNDS[k as keyof typeof ANON_BOUNDS];
+    const zeroOk = k === 'sessionsPerIp';
+    if (typeof val !== 'number' || !Number.isInteger(val) || val < (zeroOk ? 0 : 1) || val > max) {
+      throw new ConfigError('ANON_LIMITS', `${k}: expected an integer in ${zeroOk ? 0 : 1}..${max}`);
+    }
+    if (k === 'windowS') out.windowMs = val * 1000;
+    else out[k as Exclude<keyof typeof ANON_BOUNDS, 'windowS'>] = val;
+  }
+  return out;
+}
+
 const INTEGER_KEYS = new Set<string>(['securityParam', ...LEIOS_PARAM_KEYS.filter((k) => k !== 'quorum')]);
 
 /**
@@ -219,6 +287,7 @@ export function parseConfig(env: Env): EdgeConfig {
     slotLengthMs,
     epochLength,
     peerSecrets: parsePeerSecrets(env.PEER_SECRETS),
+    anonymous: parseAnonymousLimits(env.ANON_LIMITS),
     params: parseProtocolParams(env.PROTOCOL_PARAMS, { slotLengthMs, epochLength, ledgerMode }),
   };
 }

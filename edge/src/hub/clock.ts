@@ -2,10 +2,11 @@
  * The RelayHub's timer clock: short timers on `setTimeout`, long ones on the Durable Object alarm.
  *
  * Primer: every mini-protocol server waits for its client in StIdle with a §11 timeout of up to
- * 3,600 s. A pending `setTimeout` keeps a Durable Object in memory, so with plain timers a hub with
- * idle sessions could never hibernate. Timers of `longMs` or more are therefore kept in a small
- * in-memory list and fired by the hub's alarm (which survives hibernation; the list does not, but
- * neither do the sessions it belongs to: after an eviction they close with 1012 `restart`).
+ * 3,600 s. Timers of `longMs` or more are kept in a small in-memory list and fired by the hub's
+ * alarm, so that a session's long waits add no `setTimeout` of their own. (While any session is
+ * live the hub deliberately stays in memory — one residency timer, see ./index.ts — because
+ * hibernating would drop the sessions and the relay core; the list lives and dies with them:
+ * after an eviction the sessions close with 1012 `restart`.)
  *
  * @module
  */

@@ -5,21 +5,44 @@
  * `RELAY_NAME`), which accepts the socket with the hibernation API (`ctx.acceptWebSocket`) and runs
  * one {@link Connection} (shared/src/wire: mux, §8.2 violations and close codes, §13.1 egress
  * scheduling) per socket, as the responder. Each connection starts with a {@link HandshakeServer}
- * (§8.3: magic, genesis hash and ledger mode from the relay's config; when `PEER_SECRETS` is set,
- * the peer must also authenticate with its per-peer HMAC key) and a {@link KeepAliveServer}, and
- * runs a {@link RelaySession} (../relay/session): server instances of chain-sync, block-fetch,
+ * (§8.3: magic, genesis hash and ledger mode from the relay's config) and a {@link KeepAliveServer},
+ * and runs a {@link RelaySession} (../relay/session): server instances of chain-sync, block-fetch,
  * tx-submission, LeiosNotify and LeiosFetch from the start, client instances once the handshake
  * completed (none towards an `initiator_only` peer). All sessions share one {@link Relay}
  * (../relay), which checks and diffuses headers, blocks, EBs, votes and txs (§10.4, §13.4). The
  * relay learns each epoch's pools and nonce from the storage nodes (`GET /v1/epoch/{e}/pools`,
  * kept in the Cache API) and re-reads EB bytes and closure txs it offered but evicted from them.
  *
- * State that must survive a hibernation wake-up is in each socket's attachment
- * ({@link SessionAttachment}, ≤ 2 KiB); the mini-protocol state machines are in memory only. A
- * message arriving for a socket whose in-memory session is gone (the object was evicted) closes
- * that socket with 1012 `restart`, so the peer reconnects and handshakes again: the relay keeps
- * nothing that must survive, and peers already reconnect after any network failure. The
- * recently pushed EB and RB bytes the hub holds are likewise a bounded in-memory cache.
+ * Access (issue 5 item 6). With `PEER_SECRETS` set, the handshake admits a client in one of two
+ * ways (shared/src/wire/handshake/auth.ts `admit`): a valid HMAC auth element makes it a *peer*
+ * (an authenticated storage node or relay: full duplex session, as before); no auth element makes
+ * it *anonymous*; a bad one (unknown peer id, wrong MAC, stale, replayed) is refused with
+ * `[2, [2, v, "auth"]]` and 1008 `handshake:refused`. An anonymous session is a *reader*: it may
+ * read (chain-sync, block-fetch, LeiosNotify, LeiosFetch, keep-alive) and submit txs (the relay's
+ * tx-submission client pulls them), and is never an upstream — the relay runs no other client
+ * towards it, so a header, offer or vote it pushes closes it with 1008 `<proto>:agency` (§8.2).
+ * Per client address (`CF-Connecting-IP`) anonymous sessions are capped in number (a handshake
+ * over the cap is refused with `"anonymous-limit"`) and in messages and bytes per window (over
+ * either, the session closes with 1008 `mux:limit`, §8.2 "limit breach"); a violation by an
+ * anonymous session uses up its address's allowance for a window (../ratelimit/anonymous, limits
+ * from `ANON_LIMITS`). Without `PEER_SECRETS` every session is a full peer (a private relay).
+ *
+ * Hibernation. Storage nodes send a keep-alive every 20 s (§9), but a Durable Object hibernates
+ * after ~10 s without an incoming event, and hibernation discards memory: every session's
+ * mini-protocol state and the relay core itself (header tree, blocks, EBs, votes, committees: tens
+ * of MB that took seconds of CPU to build), so each quiet gap would cost every peer its session
+ * (1012 `restart`, reconnect, re-sync). The alternatives do not fit the wire: rebuilding sessions
+ * from socket attachments (≤ 2 KiB) cannot restore the relay core or the requests each side
+ * already has outstanding (a peer's pending RequestNext, a pipelined LeiosFetch), and
+ * `setWebSocketAutoResponse` answers only one exact request string with one fixed reply, while a
+ * keep-alive segment carries a changing transmission time (§8.2) and a cookie the reply must echo
+ * (§9). So the hub does not hibernate while it holds a live session: it keeps one pending timer
+ * ({@link RESIDENCY_TIMER_MS}), which makes the object non-hibernateable (Durable Object lifecycle),
+ * and the peers' own keep-alives are the incoming events that keep it from being evicted as idle.
+ * With no session left the timer lapses and the object may hibernate. The runtime can still
+ * evict it (deploys, moves): a message for a socket whose in-memory session is gone then closes
+ * that socket with 1012 `restart`, and the peer reconnects and handshakes again. Each socket's
+ * attachment ({@link SessionAttachment}) keeps what the operator API shows about it.
  *
  * A session must complete its handshake within 10 s (§11 handshake timeout) or the hub's alarm
  * closes it with 1008 `handshake:timeout`.
@@ -28,9 +51,11 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { CborReader, DecodeError, type Hash32, toHex } from '@leios/shared';
-import { Connection, HandshakeAuthenticator, HandshakeServer, KeepAliveServer } from '@leios/shared/wire';
+import { ProtocolViolation } from '@leios/shared/errors';
+import { type Access, type AnonymousAdmission, Connection, HandshakeAuthenticator, HandshakeServer, KeepAliveServer } from '@leios/shared/wire';
 import { cacheKey, IMMUTABLE } from '../cache/index';
 import { currentEpoch, type EdgeConfig, type Env, LIMITS, parseConfig } from '../config/index';
+import { AnonymousBudget, type AnonymousStats } from '../ratelimit/anonymous/index';
 import { Relay, type RelayStats, type VoteOutcome } from '../relay/index';
 import { RelaySession } from '../relay/session';
 import { checkEpochPools } from '../routes/epoch/index';
@@ -47,19 +72,41 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const HUB_CONTENT_BYTES = 32 * 1024 * 1024;
 /** Close code for a session whose in-memory state was lost (RFC 6455 "service restart"). */
 export const CLOSE_RESTART = 1012;
+/**
+ * Period of the residency timer held while any session is live (its length does not matter: a
+ * pending timer of any length keeps the object from hibernating).
+ */
+export const RESIDENCY_TIMER_MS = 30_000;
 
-/** What the hub remembers about a session across hibernation (serializeAttachment). */
+/** What the hub keeps about a session in its socket's attachment (serializeAttachment). */
 export interface SessionAttachment {
-  v: 1;
+  v: 2;
   id: string;
   /** Remote address as seen by the edge (`CF-Connecting-IP`), for logs and rate limits. */
   ip: string | null;
   openedAtMs: number;
   handshakeDone: boolean;
-  /** Authenticated peer id (when PEER_SECRETS is configured). */
+  /** How the handshake admitted it (null until it completed). */
+  access: Access | null;
+  /** Authenticated peer id (when PEER_SECRETS is configured and the peer authenticated). */
   peerId: string | null;
   version: number | null;
 }
+
+/** A session whose protocol state is in memory. */
+interface LiveSession {
+  readonly conn: Connection;
+  readonly relay: RelaySession;
+  /** The rate-limit key (the client address). */
+  readonly ip: string;
+  /** Set when the handshake admitted it anonymously (holding one of `ip`'s slots): its traffic is charged to `ip`. */
+  anonymous: boolean;
+  /** `conn.bytesOut` already charged. */
+  chargedOut: number;
+}
+
+/** Violation detail of a session closed by its address's anonymous rate limit. */
+const RATE_LIMITED = 'anonymous rate limit: too many messages or bytes from this address in the window';
 
 /** A snapshot of one session, for the operator API and tests. */
 export type SessionInfo = Omit<SessionAttachment, 'v'> & { live: boolean };
@@ -74,7 +121,7 @@ function log(fields: Record<string, unknown>): void {
 
 function attachmentOf(ws: WebSocket): SessionAttachment | null {
   const a: unknown = ws.deserializeAttachment();
-  if (typeof a !== 'object' || a === null || (a as { v?: unknown }).v !== 1) return null;
+  if (typeof a !== 'object' || a === null || (a as { v?: unknown }).v !== 2) return null;
   return a as SessionAttachment;
 }
 
@@ -90,15 +137,17 @@ function attachmentOf(ws: WebSocket): SessionAttachment | null {
 export class RelayHub extends DurableObject<Env> {
   private readonly ebs = new BoundedContent(HUB_CONTENT_BYTES / 2, 4_096);
   private readonly rbs = new BoundedContent(HUB_CONTENT_BYTES / 2, 16_384);
-  private readonly live = new Map<WebSocket, Connection>();
+  private readonly live = new Map<WebSocket, LiveSession>();
   private cfg: EdgeConfig | undefined;
   private authn: HandshakeAuthenticator | undefined;
+  private anonymous: AnonymousBudget | undefined;
   private relayCore: Relay | undefined;
-  /** Long protocol timers (StIdle 3,600 s) on the alarm, so idle sessions do not pin the object in memory. */
+  /** Long protocol timers (StIdle 3,600 s) on the alarm (./clock). */
   private readonly clock = new AlarmClock((at) => {
     void this.armAlarm(at);
   });
-  private readonly relaySessions = new Map<WebSocket, RelaySession>();
+  /** The residency timer (see the module primer), pending while any session is live. */
+  private residency: ReturnType<typeof setTimeout> | undefined;
 
   /** The relay core of this hub (created on first use). */
   relay(): Relay {
@@ -172,6 +221,7 @@ export class RelayHub extends DurableObject<Env> {
       // One authenticator per hub: its replay cache must see every connection (wire/handshake/auth).
       if (cfg.peerSecrets.size > 0) {
         this.authn = new HandshakeAuthenticator({ serverId: cfg.relayName, secretFor: (id) => cfg.peerSecrets.get(id) });
+        this.anonymous = new AnonymousBudget(cfg.anonymous);
       }
     }
     return this.cfg;
@@ -187,16 +237,19 @@ export class RelayHub extends DurableObject<Env> {
     const client = pair[0];
     const server = pair[1];
     const attachment: SessionAttachment = {
-      v: 1,
+      v: 2,
       id: crypto.randomUUID(),
       ip: request.headers.get('cf-connecting-ip'),
       openedAtMs: Date.now(),
       handshakeDone: false,
+      access: null,
       peerId: null,
       version: null,
     };
     this.ctx.acceptWebSocket(server, [attachment.id]);
     server.serializeAttachment(attachment);
+    const ip = attachment.ip ?? 'unknown';
+    const budget = this.anonymous;
 
     const conn = new Connection({
       role: 'responder',
@@ -204,30 +257,48 @@ export class RelayHub extends DurableObject<Env> {
       // No bufferedAmount in workerd: the connection paces egress per event-loop turn (§13.1 rule 3).
       transport: { send: (b) => server.send(b), close: (code, reason) => server.close(code, reason) },
       onClose: (e) => {
+        session.stop();
         this.live.delete(server);
-        this.relaySessions.get(server)?.stop();
-        this.relaySessions.delete(server);
+        if (live.anonymous) budget?.release(ip);
+        this.residencyCheck();
         log({ event: 'session-closed', session: attachment.id, code: e.code, reason: e.reason, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut });
       },
-      onViolation: (v) => log({ event: 'violation', session: attachment.id, reason: v.reason, detail: v.detail.slice(0, 200) }),
+      onViolation: (v) => {
+        log({ event: 'violation', session: attachment.id, reason: v.reason, detail: v.detail.slice(0, 200) });
+        // An anonymous session that breaks the protocol (e.g. pushes a header or a vote) costs its
+        // address a window (../ratelimit/anonymous); a rate-limit close has spent it already.
+        if (live.anonymous && v.detail !== RATE_LIMITED) budget?.exhaust(ip);
+      },
     });
+    const session = new RelaySession(this.relay(), conn, attachment.id, log);
+    const live: LiveSession = { conn, relay: session, ip, anonymous: false, chargedOut: 0 };
+    // Anonymous clients: refused where anonymous access is off, else admitted within the budget.
+    // Marked anonymous here, synchronously: segments after the handshake in the same WebSocket
+    // message are processed before `hs.result` settles.
+    const anonymous: AnonymousAdmission =
+      budget === undefined || budget.limits.sessionsPerIp === 0
+        ? 'refuse'
+        : () => {
+            const refusal = budget.admit(ip);
+            live.anonymous = refusal === null;
+            return refusal;
+          };
     const hs = new HandshakeServer({
       data: { networkMagic: cfg.networkMagic, genesisHash: cfg.genesisHash as Hash32, ledgerMode: cfg.ledgerMode === 'utxo' ? 0 : 1 },
-      ...(this.authn ? { auth: this.authn } : {}),
+      ...(this.authn ? { auth: this.authn, anonymous } : {}),
     });
     conn.register(hs);
     conn.register(new KeepAliveServer());
-    const session = new RelaySession(this.relay(), conn, attachment.id, log);
     session.registerServers();
-    this.relaySessions.set(server, session);
-    this.live.set(server, conn);
+    this.live.set(server, live);
+    this.residencyCheck();
     hs.result.then(
       (r) => {
         const a = attachmentOf(server);
         if (a === null || conn.closed) return;
-        session.start(r.initiatorOnly);
-        server.serializeAttachment({ ...a, handshakeDone: true, peerId: r.peerId ?? null, version: r.version });
-        log({ event: 'session-ready', session: attachment.id, peer: r.peerId ?? null, version: r.version, initiatorOnly: r.initiatorOnly });
+        session.start(r.initiatorOnly, r.access !== 'anonymous');
+        server.serializeAttachment({ ...a, handshakeDone: true, access: r.access, peerId: r.peerId ?? null, version: r.version });
+        log({ event: 'session-ready', session: attachment.id, access: r.access, peer: r.peerId ?? null, version: r.version, initiatorOnly: r.initiatorOnly });
       },
       () => undefined, // a refused or closed handshake has already closed the socket with its reason
     );
@@ -237,25 +308,55 @@ export class RelayHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const conn = this.live.get(ws);
-    if (conn === undefined) {
+    const s = this.live.get(ws);
+    if (s === undefined) {
       // The object was evicted since this socket opened: its session state is gone.
       this.closeSocket(ws, CLOSE_RESTART, 'restart');
       return;
     }
-    conn.receive(message);
+    if (s.anonymous && this.anonymous !== undefined) {
+      // This message and what was sent to the session since the last one count against its address.
+      const size = typeof message === 'string' ? message.length : message.byteLength;
+      const out = s.conn.bytesOut - s.chargedOut;
+      s.chargedOut = s.conn.bytesOut;
+      if (!this.anonymous.charge(s.ip, 1, size + out)) {
+        this.anonymous.rateLimited();
+        s.conn.fail(new ProtocolViolation('mux', 'limit', 1008, RATE_LIMITED));
+        return;
+      }
+    }
+    s.conn.receive(message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.live.get(ws)?.remoteClosed(code, reason);
+    this.live.get(ws)?.conn.remoteClosed(code, reason);
     this.live.delete(ws);
     // Complete the closing handshake (a no-op where the runtime already replied to the close).
     this.closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    this.live.get(ws)?.remoteClosed(1006, error instanceof Error ? error.message.slice(0, 100) : 'error');
+    this.live.get(ws)?.conn.remoteClosed(1006, error instanceof Error ? error.message.slice(0, 100) : 'error');
     this.live.delete(ws);
+  }
+
+  /** Hold the residency timer while any session is live; let it lapse when none is. */
+  private residencyCheck(): void {
+    if (this.live.size === 0) {
+      if (this.residency !== undefined) clearTimeout(this.residency);
+      this.residency = undefined;
+      return;
+    }
+    if (this.residency !== undefined) return;
+    this.residency = setTimeout(() => {
+      this.residency = undefined;
+      this.residencyCheck();
+    }, RESIDENCY_TIMER_MS);
+  }
+
+  /** Whether the residency timer is pending (RPC; tests). */
+  resident(): boolean {
+    return this.residency !== undefined;
   }
 
   /** §11: close sessions whose handshake did not complete in time; fire long timers; re-arm. */
@@ -270,7 +371,7 @@ export class RelayHub extends DurableObject<Env> {
         next = Math.min(next, deadline);
         continue;
       }
-      const conn = this.live.get(ws);
+      const conn = this.live.get(ws)?.conn;
       if (conn !== undefined) conn.close(1008, 'handshake:timeout');
       else this.closeSocket(ws, 1008, 'handshake:timeout');
     }
@@ -330,14 +431,21 @@ export class RelayHub extends DurableObject<Env> {
     return this.relayCore?.tipInfo() ?? null;
   }
 
-  /** Relay counters and session penalties (RPC; operators and tests). */
-  relayStats(): RelayStats & { sessions: { id: string; penalty: number }[]; headers: number; txs: number } {
+  /** Relay counters, session penalties and anonymous-access counters (RPC; operators and tests). */
+  relayStats(): RelayStats & {
+    sessions: { id: string; penalty: number; anonymous: boolean }[];
+    headers: number;
+    txs: number;
+    anonymous: AnonymousStats & { open: number };
+  } {
     const r = this.relay();
+    const b = this.anonymous;
     return {
       ...r.stats,
-      sessions: [...this.relaySessions.values()].map((s) => ({ id: s.id, penalty: s.penalty })),
+      sessions: [...this.live.values()].map((s) => ({ id: s.relay.id, penalty: s.relay.penalty, anonymous: s.anonymous })),
       headers: r.tree.size,
       txs: r.txs.size,
+      anonymous: { ...(b?.stats ?? { admitted: 0, refused: 0, rateLimited: 0, penalised: 0 }), open: b?.sessions ?? 0 },
     };
   }
 

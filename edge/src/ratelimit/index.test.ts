@@ -15,16 +15,20 @@ async function startOfWindow(periodMs = 60_000, needMs = 10_000): Promise<void> 
 }
 
 describe('per-IP rate limits', () => {
-  it(`answers 429 rate-limited with Retry-After after ${POST_LIMIT} POSTs from one address, and not for others`, async () => {
+  it(`answers 429 rate-limited with Retry-After after ${POST_LIMIT} POSTs from one address, on every POST route, and not for others`, async () => {
     await startOfWindow();
     const ip = `client-${crypto.randomUUID()}`;
+    // The three POST routes of §12 share one allowance per address.
+    const routes = ['/v1/tx', '/v1/votes', `/v1/eb/${'ab'.repeat(32)}/txs`];
     // Rejected requests still count: the limiter runs before any body is read.
     const init = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip } };
-    for (let i = 0; i < POST_LIMIT; i++) expect((await relay([], '/v1/tx', init)).status).toBe(415);
-    const limited = await relay([], '/v1/votes', init);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get('retry-after')).toBe('60');
-    expect((await problemOf(limited)).type).toBe('urn:leios:problem:rate-limited');
+    for (let i = 0; i < POST_LIMIT; i++) expect((await relay([], routes[i % 3]!, init)).status).toBe(415);
+    for (const route of routes) {
+      const limited = await relay([], route, init);
+      expect(limited.status, route).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('60');
+      expect((await problemOf(limited)).type).toBe('urn:leios:problem:rate-limited');
+    }
     // Another address is not affected; GETs are not limited.
     expect((await relay([], '/v1/tx', { ...init, headers: { ...init.headers, 'cf-connecting-ip': `client-${crypto.randomUUID()}` } })).status).toBe(415);
     expect((await relay([], '/v1/eb/zz', { headers: { 'cf-connecting-ip': ip } })).status).toBe(400);

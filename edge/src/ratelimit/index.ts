@@ -11,7 +11,9 @@
  * `*_PERIOD_S` vars because the binding cannot report it and `Retry-After` needs it.
  *
  * Authenticated peers are storage nodes and relays that reconnect rarely; the WebSocket limit is
- * there for anonymous connection floods, before any handshake work is spent.
+ * there for anonymous connection floods, before any handshake work is spent. What an admitted
+ * anonymous session may then do (sessions, messages and bytes per address) is counted exactly by
+ * the RelayHub, which sees every session of the relay: ./anonymous.
  *
  * @module
  */

@@ -31,6 +31,10 @@
  *   `start(e) + E − W`, when the storage nodes may serve its pools (§12).
  * - *Txs* pulled by tx-submission (or admitted via `POST /v1/tx`) enter a bounded recent-tx
  *   buffer that every other peer can pull.
+ * - *Readers* (anonymous sessions, issue 5 item 6) are peers that are never an upstream: they are
+ *   notified and served like any peer, and may hand over txs, but a header, block, offer or vote
+ *   from one is refused with the full penalty (their sessions run no client that could receive
+ *   such input, so this is the core's own statement of the rule, not the first line of defence).
  *
  * Every egress item carries its §13.1 class (P0 headers / blocks / certified closures, P1 votes
  * then fresh EB items freshest first, P2 stale); the per-connection LeiosNotify queue applies the
@@ -94,13 +98,19 @@ export const RELAY_BOUNDS = {
 } as const;
 
 /** Penalty points per offence; a session at {@link PENALTY_LIMIT} is closed (1008 `<proto>:refused`). */
-export const PENALTY = { invalidHeader: 10, thirdHeader: 10, invalidBlock: 10, invalidEb: 10, badOffer: 5, badVote: 1, badTx: 2 } as const;
 export const PENALTY_LIMIT = 30;
+export const PENALTY = { invalidHeader: 10, thirdHeader: 10, invalidBlock: 10, invalidEb: 10, badOffer: 5, badVote: 1, badTx: 2, notUpstream: PENALTY_LIMIT } as const;
 
 /** What the core needs from a peer session (implemented by ./session). */
 export interface RelayPeer {
   readonly id: string;
   readonly open: boolean;
+  /**
+   * Whether this peer may feed the relay headers, blocks, EB offers and votes (an authenticated
+   * storage node or relay); false for a reader (an anonymous session), which may only read and
+   * hand over txs.
+   */
+  readonly upstream: boolean;
   /** Queue a LeiosNotify notification for this peer (§13 order). */
   notify(n: PeerNotification, priority: Priority): void;
   /** Record an offence; closes the session at the limit. */
@@ -193,6 +203,8 @@ export interface RelayStats {
   votesRejected: number;
   voteBatches: number;
   txsAccepted: number;
+  /** Headers, blocks, offers or votes refused because their sender is not an upstream. */
+  notUpstream: number;
 }
 
 /**
@@ -226,6 +238,7 @@ export class Relay {
     votesRejected: 0,
     voteBatches: 0,
     txsAccepted: 0,
+    notUpstream: 0,
   };
   private readonly now: () => number;
   private readonly log: (fields: Record<string, unknown>) => void;
@@ -316,6 +329,14 @@ export class Relay {
     for (const p of this.peers) if (p !== except && p.open) p.notify(n, priority);
   }
 
+  /** True (and the sender penalised to the limit) when `from` is a reader offering upstream input. */
+  private fromReader(from: RelayPeer | null, proto: WireProtocolName, what: string): boolean {
+    if (from === null || from.upstream) return false;
+    this.stats.notUpstream++;
+    from.penalise(proto, PENALTY.notUpstream, `${what} from a session that is not an upstream (anonymous)`);
+    return true;
+  }
+
   /** §13.1 class of an item about `rec`. */
   ebPriority(rec: Pick<EbRecord, 'hex' | 'point'>): Priority {
     return leiosPriority({ ebSlot: rec.point.slot, currentSlot: this.currentSlot(), params: this.params, certifiedOnBestChain: this.certified.has(rec.hex) });
@@ -329,6 +350,7 @@ export class Relay {
    * (the first chain-sync header after an intersection). Resolves to whether it is held.
    */
   ingestHeader(bytes: Uint8Array, from: RelayPeer | null, opts: { root: boolean; proto: WireProtocolName }): Promise<boolean> {
+    if (this.fromReader(from, opts.proto, 'a header')) return Promise.resolve(false);
     let hash: Uint8Array;
     let header: RbHeader;
     try {
@@ -483,6 +505,7 @@ export class Relay {
 
   /** Check a block and hold it (§4.2, §6.5 for a CertRB); a bad one is dropped, its sender penalised. */
   async ingestBlock(bytes: Uint8Array, from: RelayPeer | null, expectedHex: string): Promise<boolean> {
+    if (this.fromReader(from, 'block-fetch', 'a block')) return false;
     const reject = (detail: string, cert = false): false => {
       this.stats.blocksRejected++;
       if (cert) this.stats.certificatesRejected++;
@@ -583,6 +606,7 @@ export class Relay {
 
   /** A peer offered EB bytes (LeiosNotify BlockOffer). */
   offerBlock(from: RelayPeer, point: EbPoint, ebSize: number): void {
+    if (this.fromReader(from, 'leios-notify', 'a BlockOffer')) return;
     const hex = toHex(point.hash);
     const rec = this.ebs.get(hex);
     if (rec === undefined) {
@@ -600,6 +624,7 @@ export class Relay {
 
   /** A peer offered the EB's txs (LeiosNotify BlockTxsOffer). */
   offerTxs(from: RelayPeer, point: EbPoint): void {
+    if (this.fromReader(from, 'leios-notify', 'a BlockTxsOffer')) return;
     const hex = toHex(point.hash);
     const rec = this.ebs.get(hex);
     if (rec === undefined) {
@@ -797,6 +822,8 @@ export class Relay {
    * to every peer but the sender. One outcome per input vote, in order.
    */
   async ingestVotes(raws: readonly Uint8Array[], from: RelayPeer | null, arrivedAtMs?: number): Promise<VoteOutcome[]> {
+    // (The outcomes matter to POST /v1/votes only, whose sender is null, never a reader.)
+    if (this.fromReader(from, 'leios-notify', 'votes')) return raws.map(() => ({ kind: 'rejected', type: 'malformed' }));
     const out: VoteOutcome[] = new Array(raws.length);
     const batches = new Map<string, { committee: Committee; items: { idx: number; seat: number; sig: G1Point; raw: Uint8Array; sigBytes: Uint8Array }[]; seats: Map<number, Uint8Array> }>();
     const conflicts: { idx: number; rbHex: string; seat: number; raw: Uint8Array; sigBytes: Uint8Array }[] = [];

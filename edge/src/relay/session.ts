@@ -17,7 +17,17 @@
  * Egress priority is the connection's §13.1 scheduler; in workerd there is no `bufferedAmount`, so
  * the connection hands out a bounded number of 12,288-byte segments per event-loop turn and bulk
  * LeiosFetch replies are paced by the peer's own pipelined requests (≤ 16), so a new P0 item never
- * waits behind more than the bulk reply already being cut. Penalties: each offence adds points;
+ * waits behind more than the bulk reply already being cut.
+ *
+ * Access (issue 5 item 6): an *upstream* session (an authenticated storage node or relay, or any
+ * peer of a relay without PEER_SECRETS) runs every client. A *reader* (an anonymous session) gets
+ * every server — it may read — but of the clients only tx-submission, so the relay pulls the txs
+ * it submits and nothing else: with no chain-sync, block-fetch, LeiosNotify or LeiosFetch client
+ * towards it, a header, block, offer or vote it sends is a segment for which no local instance
+ * exists, closed by the connection as `<proto>:agency` (1008, §8.2); and the relay never asks it
+ * for blocks or EBs. The relay core refuses such input from a reader as well (../index).
+ *
+ * Penalties: each offence adds points;
  * at {@link PENALTY_LIMIT} the session closes with 1008 `<proto>:refused`. A notification queue
  * that would have to drop P0/P1 items closes with 1013 `overloaded` instead (§13.4: never drop them).
  *
@@ -69,7 +79,7 @@ function isClosed(e: unknown): boolean {
  * ```ts
  * const s = new RelaySession(relay, conn, 'session-id');
  * s.registerServers();             // before the handshake completes
- * hs.result.then((r) => s.start(r.initiatorOnly));
+ * hs.result.then((r) => s.start(r.initiatorOnly, r.access !== 'anonymous'));
  * ```
  */
 export class RelaySession implements RelayPeer {
@@ -79,6 +89,7 @@ export class RelaySession implements RelayPeer {
   private score = 0;
   private readonly offences = new Map<string, number>();
   private started = false;
+  private feeds = false;
 
   constructor(
     private readonly relay: Relay,
@@ -89,6 +100,11 @@ export class RelaySession implements RelayPeer {
 
   get open(): boolean {
     return !this.conn.closed;
+  }
+
+  /** Whether this session may feed the relay (set by {@link start}; false before it). */
+  get upstream(): boolean {
+    return this.feeds;
   }
 
   /** Penalty points so far. */
@@ -233,14 +249,24 @@ export class RelaySession implements RelayPeer {
     });
   }
 
-  /** After the handshake: join the relay, owe the §10.1 offers, start the clients. */
-  start(initiatorOnly: boolean): void {
+  /**
+   * After the handshake: join the relay, owe the §10.1 offers, start the clients — all of them
+   * towards an upstream, only tx-submission towards a reader (`upstream: false`).
+   */
+  start(initiatorOnly: boolean, upstream = true): void {
     if (this.started) return;
     this.started = true;
+    this.feeds = upstream;
     this.relay.attach(this);
     this.relay.offersForNewPeer(this);
     // §8.2: a responder runs no clients towards an initiator_only peer.
     if (initiatorOnly && this.conn.role === 'responder') return;
+    if (!upstream) {
+      const ts = new TxSubmissionClient();
+      this.conn.register(ts);
+      void this.pullTxs(ts).catch((e: unknown) => this.loopFailed('tx-submission', e));
+      return;
+    }
     const bf = new BlockFetchClient();
     const cs = new ChainSyncClient();
     const lf = new LeiosFetchClient();

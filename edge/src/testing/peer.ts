@@ -1,7 +1,7 @@
 /**
  * Wire peers for the relay tests inside workerd: the runtime-neutral peers of ./wire over a real
  * WebSocket to the relay (through the Worker's `/v1/ws` route and the RelayHub), authenticated as
- * the test peer.
+ * the test peer, or anonymous (`anonymous: true`), from a fresh client address unless `ip` names one.
  *
  * @module
  */
@@ -20,20 +20,23 @@ export const NETWORK: LocalVersionData = {
 };
 
 /** A WebSocket to the relay with a wire connection (initiator) on it. */
-export async function openWire(opts: { initiatorOnly: boolean }): Promise<Wire & { ws: WebSocket }> {
-  const res = await relay([], '/v1/ws', { headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'leios-mux.1' } });
+export async function openWire(opts: { initiatorOnly: boolean; anonymous?: boolean; ip?: string }): Promise<Wire & { ws: WebSocket }> {
+  const headers: Record<string, string> = { upgrade: 'websocket', 'sec-websocket-protocol': 'leios-mux.1' };
+  if (opts.ip !== undefined) headers['cf-connecting-ip'] = opts.ip;
+  const res = await relay([], '/v1/ws', { headers });
   const ws = res.webSocket;
   if (res.status !== 101 || ws === null) throw new Error(`no WebSocket: ${res.status}`);
   ws.accept();
-  return { ...attachWire(ws, { initiatorOnly: opts.initiatorOnly, network: NETWORK, auth: TEST_PEER }), ws };
+  return { ...attachWire(ws, { initiatorOnly: opts.initiatorOnly, network: NETWORK, auth: opts.anonymous ? null : TEST_PEER }), ws };
 }
 
 /** A storage-node-like serving peer (./wire producerOn). */
-export async function openProducer() {
-  return producerOn(await openWire({ initiatorOnly: false }));
+export async function openProducer(opts: { anonymous?: boolean; ip?: string } = {}) {
+  return producerOn(await openWire({ initiatorOnly: false, ...opts }));
 }
 
 /** An `initiator_only` peer pulling from the relay (./wire consumerOn). */
-export async function openConsumer(opts: { notifyPipeline?: number; notifyClient?: boolean } = {}) {
-  return consumerOn(await openWire({ initiatorOnly: true }), opts);
+export async function openConsumer(opts: { notifyPipeline?: number; notifyClient?: boolean; anonymous?: boolean; ip?: string } = {}) {
+  const { anonymous, ip, ...rest } = opts;
+  return consumerOn(await openWire({ initiatorOnly: true, ...(anonymous ? { anonymous } : {}), ...(ip !== undefined ? { ip } : {}) }), rest);
 }

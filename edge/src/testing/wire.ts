@@ -1,7 +1,7 @@
 /**
  * Wire peers for the relay's tests and benchmarks, independent of the runtime: real
  * shared/src/wire drivers over any WebSocket-like object (workerd's in the worker tests, Node's in
- * bench/run.ts), authenticated with a per-peer HMAC key.
+ * bench/run.ts), authenticated with a per-peer HMAC key or anonymous.
  *
  * - {@link producerOn}: a storage-node-like peer that *serves* (chain-sync over a list of blocks,
  *   block-fetch, LeiosNotify pushes, LeiosFetch EB bytes and txs, tx-submission): the relay's
@@ -24,6 +24,7 @@ import {
   Connection,
   HandshakeClient,
   indicesFromBitmap,
+  KEEP_ALIVE_INTERVAL_MS,
   KeepAliveClient,
   type LocalVersionData,
   LeiosFetchClient,
@@ -38,8 +39,12 @@ import {
   TxSubmissionServer,
 } from '@leios/shared/wire';
 
-/** Keep-alive interval of the peers (see {@link attachWire}). */
-export const KEEP_ALIVE_MS = 3_000;
+/**
+ * Keep-alive interval of the peers (see {@link attachWire}): §9's 20 s, as storage nodes send them.
+ * Longer than the Durable Object's ~10 s hibernation grace on purpose: the hub must keep sessions
+ * whose peers are idle that long (../hub, residency timer).
+ */
+export const KEEP_ALIVE_MS = KEEP_ALIVE_INTERVAL_MS;
 
 export interface Closed {
   code: number;
@@ -72,16 +77,15 @@ export interface Wire {
  * await w.ready;
  * ```
  */
-export function attachWire(ws: SocketLike, opts: { initiatorOnly: boolean; network: LocalVersionData; auth: PeerSecret; keepAliveMs?: number | null }): Wire {
+export function attachWire(ws: SocketLike, opts: { initiatorOnly: boolean; network: LocalVersionData; auth: PeerSecret | null; keepAliveMs?: number | null }): Wire {
   const closed = new Promise<Closed>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
   ws.binaryType = 'arraybuffer';
   const conn = new Connection({ role: 'initiator', transport: { send: (b) => ws.send(b), close: (c, r) => ws.close(c, r) } });
   ws.addEventListener('message', (e) => conn.receive(e.data as ArrayBuffer | string));
   ws.addEventListener('close', (e) => conn.remoteClosed(e.code, e.reason));
-  const hs = new HandshakeClient({ data: opts.network, initiatorOnly: opts.initiatorOnly, auth: opts.auth });
+  // auth null: an anonymous session (no auth element in the handshake).
+  const hs = new HandshakeClient({ data: opts.network, initiatorOnly: opts.initiatorOnly, ...(opts.auth ? { auth: opts.auth } : {}) });
   conn.register(hs);
-  // Keep-alives well inside the Durable Object's 10 s hibernation grace: a hub idle that long (a
-  // test waiting for a leader slot) may hibernate, and its sessions then close with 1012 restart.
   const ka = opts.keepAliveMs === undefined ? KEEP_ALIVE_MS : opts.keepAliveMs;
   if (ka !== null) conn.register(new KeepAliveClient({ intervalMs: ka }));
   return { ws, conn, closed, ready: hs.result };

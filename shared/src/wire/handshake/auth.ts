@@ -22,6 +22,11 @@
  *   it fresh without a clock check; the client refuses an AcceptVersion that lacks it or fails.
  * - Failure on the relay: Refuse `[2, [2, version, "auth"]]` then close 1008 `handshake:refused`
  *   (same path as the §8.3 reasons; "auth" is a new reason string, which §8.3's `tstr` allows).
+ * - Authentication may be optional ({@link admit}): a server may admit a client that presents *no*
+ *   auth element as *anonymous* (what it may then do is the application's business: the relay lets
+ *   anonymous sessions read and submit txs only), or turn it away with a reason of its own (the
+ *   relay: `"anonymous-limit"`). A client that presents an auth element is always checked and
+ *   refused with "auth" when it fails — never downgraded to anonymous, so a bad key is noticed.
  * MACs are compared in constant time.
  *
  * @module
@@ -166,4 +171,57 @@ export class HandshakeAuthenticator {
     this.seen.set(id, now);
     return { ok: true, peerId: a.peerId, secret };
   }
+}
+
+/**
+ * What a server with authentication does with a client that presents no auth element:
+ * `'refuse'` (Refuse "auth"), `'accept'` (anonymous), or a function deciding per connection —
+ * null admits it as anonymous, a string refuses it with that reason (e.g. a per-address cap).
+ */
+export type AnonymousAdmission = 'refuse' | 'accept' | (() => string | null);
+
+/** How the server admitted a client (see {@link admit}). */
+export type Access = 'authenticated' | 'anonymous' | 'open';
+
+/** The outcome of {@link admit}: admitted with an access level, or refused with a §8.3 reason text. */
+export type Admission =
+  | { readonly ok: true; readonly access: 'open' | 'anonymous' }
+  | { readonly ok: true; readonly access: 'authenticated'; readonly peerId: string; readonly secret: Uint8Array }
+  | { readonly ok: false; readonly reason: string; readonly detail: string };
+
+/**
+ * The server's admission rule, one row per case:
+ *
+ * | server auth         | client's auth element                        | outcome                      |
+ * |---------------------|----------------------------------------------|------------------------------|
+ * | none                | any (ignored; an authenticating client then refuses the unauthenticated AcceptVersion) | `open` |
+ * | set                 | present, verifies                            | `authenticated` (peer id)    |
+ * | set                 | present, fails (unknown peer, stale, bad MAC, replay) | refuse `"auth"`     |
+ * | set, anonymous `'refuse'` (default) | absent                       | refuse `"auth"`              |
+ * | set, anonymous `'accept'`           | absent                       | `anonymous`                  |
+ * | set, anonymous function             | absent                       | `anonymous` if it returns null, else refuse with its string |
+ *
+ * The function is called only for a client that will otherwise be admitted, so a caller may
+ * count admissions in it.
+ *
+ * @example
+ * ```ts
+ * const a = admit(authn, 'accept', 1, proposed);
+ * if (!a.ok) refuse(a.reason); else if (a.access === 'anonymous') readOnly();
+ * ```
+ */
+export function admit(
+  authn: HandshakeAuthenticator | undefined,
+  anonymous: AnonymousAdmission,
+  version: number,
+  data: VersionData,
+): Admission {
+  if (authn === undefined) return { ok: true, access: 'open' };
+  if (data.auth !== undefined) {
+    const r = authn.verify(version, data);
+    return r.ok ? { ok: true, access: 'authenticated', peerId: r.peerId, secret: r.secret } : { ok: false, reason: 'auth', detail: r.detail };
+  }
+  if (anonymous === 'refuse') return { ok: false, reason: 'auth', detail: 'missing' };
+  const refusal = anonymous === 'accept' ? null : anonymous();
+  return refusal === null ? { ok: true, access: 'anonymous' } : { ok: false, reason: refusal, detail: 'anonymous refused' };
 }

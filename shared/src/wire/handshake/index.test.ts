@@ -7,6 +7,7 @@ import { connectionPair } from '../connection/index';
 import { decodesOrViolates, mutate, sendRaw, settle, TEST_NETWORK } from '../testing/index';
 import { hash32 } from '../testing/arb/index';
 import {
+  admit,
   clientAuth,
   decodeHandshake,
   encodeHandshake,
@@ -205,5 +206,87 @@ describe('handshake authentication extension', () => {
     );
     expect(r.c.status).toBe('rejected');
     expect(r.a.closeError?.reason).toBe('handshake:refused');
+  });
+});
+
+describe('optional authentication (admit)', () => {
+  const secret = new Uint8Array(32).fill(0x5a);
+  const secrets = new Map([['pool-a', secret]]);
+  const t = 1_700_000_000_000;
+  const authn = () => new HandshakeAuthenticator({ serverId: 'relay-1', secretFor: (id) => secrets.get(id), now: () => t });
+  const data = { ...TEST_NETWORK, initiatorOnly: false };
+  const signed = (peerId: string, key: Uint8Array, at = t) => ({ ...data, auth: clientAuth({ peerId, secret: key }, 1, data, at) });
+
+  // One row per case of the admission table in ./auth.ts.
+  it.each([
+    ['no server auth, no element', undefined, 'refuse', data, { ok: true, access: 'open' }],
+    ['no server auth, an element', undefined, 'refuse', signed('pool-a', secret), { ok: true, access: 'open' }],
+    ['a valid element', 'authn', 'accept', signed('pool-a', secret), { ok: true, access: 'authenticated', peerId: 'pool-a', secret }],
+    ['an unknown peer while anonymous is accepted', 'authn', 'accept', signed('pool-x', secret), { ok: false, reason: 'auth', detail: 'unknown-peer' }],
+    ['a wrong MAC while anonymous is accepted', 'authn', 'accept', signed('pool-a', new Uint8Array(32)), { ok: false, reason: 'auth', detail: 'bad-mac' }],
+    ['a stale element while anonymous is accepted', 'authn', 'accept', signed('pool-a', secret, t - 31_000), { ok: false, reason: 'auth', detail: 'stale' }],
+    ['no element, anonymous refused', 'authn', 'refuse', data, { ok: false, reason: 'auth', detail: 'missing' }],
+    ['no element, anonymous accepted', 'authn', 'accept', data, { ok: true, access: 'anonymous' }],
+    ['no element, the policy admits', 'authn', (): string | null => null, data, { ok: true, access: 'anonymous' }],
+    ['no element, the policy turns it away', 'authn', (): string | null => 'anonymous-limit', data, { ok: false, reason: 'anonymous-limit', detail: 'anonymous refused' }],
+  ] as const)('%s', (_what, server, anonymous, proposed, expected) => {
+    expect(admit(server === undefined ? undefined : authn(), anonymous, 1, proposed)).toEqual(expected);
+  });
+
+  it('a replayed element is refused even where anonymous clients are accepted (never downgraded)', () => {
+    const a = authn();
+    const p = signed('pool-a', secret);
+    expect(admit(a, 'accept', 1, p).ok).toBe(true);
+    expect(admit(a, 'accept', 1, p)).toEqual({ ok: false, reason: 'auth', detail: 'replay' });
+  });
+
+  it('asks the anonymous policy only for clients that would otherwise be admitted', async () => {
+    let asked = 0;
+    const policy = () => {
+      asked++;
+      return null;
+    };
+    const a = authn();
+    // A network mismatch is refused before admission, a present element never reaches the policy.
+    await run({ data: { ...TEST_NETWORK, networkMagic: 1 }, now: () => t }, { data: TEST_NETWORK, auth: a, anonymous: policy });
+    await run({ data: TEST_NETWORK, auth: { peerId: 'pool-a', secret }, now: () => t }, { data: TEST_NETWORK, auth: a, anonymous: policy, now: () => t });
+    expect(asked).toBe(0);
+    await run({ data: TEST_NETWORK }, { data: TEST_NETWORK, auth: a, anonymous: policy });
+    expect(asked).toBe(1);
+  });
+
+  it('drivers: an anonymous client is accepted without an auth element; an authenticated one gets its peer id', async () => {
+    const anon = await run({ data: TEST_NETWORK, now: () => t }, { data: TEST_NETWORK, auth: authn(), anonymous: 'accept', now: () => t });
+    expect(anon.s.status === 'fulfilled' && anon.s.value).toMatchObject({ access: 'anonymous', version: 1 });
+    expect(anon.s.status === 'fulfilled' && anon.s.value.peerId).toBeUndefined();
+    expect(anon.c.status === 'fulfilled' && anon.c.value.access).toBe('open');
+    expect(decodeHandshake(anon.tb.sent[0]!.subarray(8))).toMatchObject({ type: 'AcceptVersion', data: { initiatorOnly: false } });
+    expect((decodeHandshake(anon.tb.sent[0]!.subarray(8)) as { data: VersionData }).data.auth).toBeUndefined();
+    expect(anon.a.closed || anon.b.closed).toBe(false);
+
+    const peer = await run({ data: TEST_NETWORK, auth: { peerId: 'pool-a', secret }, now: () => t }, { data: TEST_NETWORK, auth: authn(), anonymous: 'accept', now: () => t });
+    expect(peer.s.status === 'fulfilled' && peer.s.value).toMatchObject({ access: 'authenticated', peerId: 'pool-a' });
+    expect(peer.c.status === 'fulfilled' && peer.c.value.access).toBe('authenticated');
+    const open = await run({ data: TEST_NETWORK }, { data: TEST_NETWORK });
+    expect(open.s.status === 'fulfilled' && open.s.value.access).toBe('open');
+  });
+
+  for (const [what, client] of [
+    ['a wrong secret', { peerId: 'pool-a', secret: new Uint8Array(32) }],
+    ['an unknown peer', { peerId: 'pool-x', secret }],
+  ] as const) {
+    it(`drivers: with anonymous accepted, ${what} is still refused with "auth" and 1008 handshake:refused`, async () => {
+      const r = await run({ data: TEST_NETWORK, auth: client, now: () => t }, { data: TEST_NETWORK, auth: authn(), anonymous: 'accept' });
+      expect(decodeHandshake(r.tb.sent[0]!.subarray(8))).toEqual({ type: 'Refuse', reason: { kind: 'refused', version: 1, message: 'auth' } });
+      expect([r.b.closeError?.code, r.b.closeError?.reason]).toEqual([1008, 'handshake:refused']);
+      expect(r.s.status).toBe('rejected');
+    });
+  }
+
+  it('drivers: an anonymous client the policy turns away gets its reason and 1008 handshake:refused', async () => {
+    const r = await run({ data: TEST_NETWORK }, { data: TEST_NETWORK, auth: authn(), anonymous: () => 'anonymous-limit' });
+    expect(decodeHandshake(r.tb.sent[0]!.subarray(8))).toEqual({ type: 'Refuse', reason: { kind: 'refused', version: 1, message: 'anonymous-limit' } });
+    expect(r.b.closeError?.reason).toBe('handshake:refused');
+    expect(r.c.status === 'rejected' && String(r.c.reason)).toMatch(/anonymous-limit/);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Handshake drivers (protocol 0, PROTOCOL.md §8.3). The client proposes its versions at once; the
  * server accepts the highest common version when magic, genesis hash and ledger mode match (and,
- * if configured, the peer authenticates — ./auth.ts), else sends Refuse and closes with 1008
- * `handshake:refused`. Completion unlocks the other protocols of the connection.
+ * if configured, the client is admitted by ./auth.ts {@link admit}: authenticated, or anonymous
+ * where the server allows it), else sends Refuse and closes with 1008 `handshake:refused`.
+ * Completion unlocks the other protocols of the connection.
  *
  * @module
  */
@@ -12,6 +13,9 @@ import type { ProtocolViolation } from '../../errors/index';
 import { violation } from '../common/index';
 import { type ConnectionClosedError, Driver } from '../machine/index';
 import {
+  type Access,
+  type AnonymousAdmission,
+  admit,
   clientAuth,
   type HandshakeAuthenticator,
   type PeerSecret,
@@ -47,7 +51,13 @@ export interface HandshakeResult {
   /** The peer's version data (the client's proposal on the server, the AcceptVersion on the client). */
   readonly remote: VersionData;
   readonly initiatorOnly: boolean;
-  /** Authenticated peer id (server side, when authentication is configured). */
+  /**
+   * How the client was admitted. Server side: `authenticated` (a valid auth element; `peerId`
+   * set), `anonymous` (none, and the server allows that), `open` (the server checks no auth).
+   * Client side: `authenticated` when both ends proved their key, else `open`.
+   */
+  readonly access: Access;
+  /** Authenticated peer id (server side, when the client authenticated). */
   readonly peerId?: string;
 }
 
@@ -143,7 +153,7 @@ export class HandshakeClient extends Driver<HandshakeMessage, HandshakeState, K>
     }
     const initiatorOnly = this.opts.initiatorOnly ?? false;
     this.port.handshakeDone({ version: m.version, initiatorOnly });
-    this.d.resolve({ version: m.version, remote: m.data, initiatorOnly });
+    this.d.resolve({ version: m.version, remote: m.data, initiatorOnly, access: this.opts.auth ? 'authenticated' : 'open' });
   }
 
   protected override onClosed(err: ConnectionClosedError): void {
@@ -158,6 +168,8 @@ export class HandshakeClient extends Driver<HandshakeMessage, HandshakeState, K>
  * ```ts
  * const hs = new HandshakeServer({ data: { networkMagic: 2026, genesisHash, ledgerMode: 0 } });
  * conn.register(hs);
+ * // authenticated peers, and anonymous clients up to a cap:
+ * new HandshakeServer({ data, auth: authn, anonymous: () => (anonCount < 4 ? null : 'anonymous-limit') });
  * ```
  */
 export class HandshakeServer extends Driver<HandshakeMessage, HandshakeState, K> {
@@ -169,8 +181,10 @@ export class HandshakeServer extends Driver<HandshakeMessage, HandshakeState, K>
     private readonly opts: {
       data: LocalVersionData;
       versions?: readonly number[];
-      /** When set, clients must authenticate (./auth.ts). */
+      /** When set, clients are admitted by ./auth.ts {@link admit} (authenticated or anonymous). */
       auth?: HandshakeAuthenticator;
+      /** With `auth`: a client presenting no auth element is refused (default), accepted as anonymous, or asked about. */
+      anonymous?: AnonymousAdmission;
       now?: () => number;
     },
   ) {
@@ -202,21 +216,19 @@ export class HandshakeServer extends Driver<HandshakeMessage, HandshakeState, K>
       return;
     }
     const l = this.opts.data;
-    let peerId: string | undefined;
+    const a = admit(this.opts.auth, this.opts.anonymous ?? 'refuse', pick.version, r);
+    if (!a.ok) {
+      this.refuse({ kind: 'refused', version: highest, message: a.reason });
+      return;
+    }
     let accept: VersionData = { ...l, initiatorOnly: r.initiatorOnly };
-    if (this.opts.auth) {
-      const a = this.opts.auth.verify(pick.version, r);
-      if (!a.ok) {
-        this.refuse({ kind: 'refused', version: highest, message: 'auth' });
-        return;
-      }
-      peerId = a.peerId;
+    if (a.access === 'authenticated') {
       const core = versionDataCore(accept);
       accept = {
         ...accept,
         core,
         auth: serverAuth(
-          { peerId: this.opts.auth.serverId, secret: a.secret },
+          { peerId: this.opts.auth!.serverId, secret: a.secret },
           r.auth!.mac,
           pick.version,
           { ...accept, core },
@@ -226,7 +238,13 @@ export class HandshakeServer extends Driver<HandshakeMessage, HandshakeState, K>
     }
     this.send({ type: 'AcceptVersion', version: pick.version, data: accept }, PRAOS);
     this.port.handshakeDone({ version: pick.version, initiatorOnly: r.initiatorOnly });
-    this.d.resolve({ version: pick.version, remote: r, initiatorOnly: r.initiatorOnly, ...(peerId ? { peerId } : {}) });
+    this.d.resolve({
+      version: pick.version,
+      remote: r,
+      initiatorOnly: r.initiatorOnly,
+      access: a.access,
+      ...(a.access === 'authenticated' ? { peerId: a.peerId } : {}),
+    });
   }
 
   protected override onClosed(err: ConnectionClosedError): void {
