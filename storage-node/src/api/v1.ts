@@ -18,7 +18,7 @@ import { type Context, Hono } from 'hono';
 import type { NodeMetrics } from '../obs/index';
 import type { NodeApiBackend } from './backend';
 import { readCborBody } from './body';
-import { ApiError } from './problem';
+import { ApiError, txInvalidProblem } from './problem';
 
 /** Request body limits of §12, in bytes, the vote count cap and MAX_REPLY_TXS (§10.3, §15). */
 export interface V1Limits {
@@ -224,7 +224,7 @@ export function v1Routes(deps: V1Deps): Hono {
     checkSingleItem(body, 'tx');
     const out = await backend.submitTx(body);
     if (!out.ok) {
-      if (out.kind === 'tx-invalid') throw new ApiError({ kind: 'tx-invalid', rule: out.rule, detail: out.detail });
+      if (out.kind === 'tx-invalid') throw new ApiError(txInvalidProblem(out.rule, out.detail));
       if (out.kind === 'mempool-full') throw new ApiError({ kind: 'mempool-full', retryAfterS: out.retryAfterS, detail: out.detail });
       throw new ApiError({ kind: 'malformed-cbor', detail: out.detail });
     }

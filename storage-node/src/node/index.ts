@@ -24,8 +24,11 @@
  *   inside `[T(s + 3·L_hdr), T(s + 3·L_hdr + L_vote))`.
  * - Epochs (§3.3–3.5, §6.1): nonces ride on each block; committees come from {@link EpochState}.
  *
- * Recovery: the database holds the selected chain and every certified closure, so a restarted
- * node replays them (no-validate) to rebuild its ledger state, nonces and key registrations.
+ * Recovery: the database holds the selected chain, every certified closure and a ledger
+ * checkpoint at or below the immutable tip (stores/utxo: UTxO set, key registrations, nonces,
+ * checked against its stored state hash), so a restarted node loads the checkpoint and replays
+ * (no-validate) only the blocks above it. Store maintenance moves the checkpoint up to the
+ * blocks that left the volatile suffix, in the transaction that promotes their closures.
  *
  * @module
  */
@@ -49,13 +52,14 @@ import {
   voteArrivalInWindow,
   verifyCertificate,
 } from '@leios/shared/protocol';
-import type { Hash32, PoolId, Slot } from '@leios/shared/types';
+import type { Epoch, Hash32, PoolId, Slot } from '@leios/shared/types';
 import type { Database, TxContext } from '../db/index';
 import { isStorageError } from '../errors/index';
 import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
 import { NodeMeta } from '../stores/node-meta/index';
 import { TxCache } from '../stores/tx-cache/index';
+import { GENESIS_POINT, type LedgerCheckpoint, UtxoStore } from '../stores/utxo/index';
 import { type VoteInput, VoteStore } from '../stores/vote-store/index';
 import {
   type BodyInfo,
@@ -74,9 +78,9 @@ import { BlockTree, type TreeEntry } from './chain/index';
 import { SlotClock, type TimeSource } from './clock/index';
 import { childNonceState, EpochState, genesisNonceState, type NonceState, rollToEpoch, type StakeScheduleEntry } from './epoch/index';
 import { BlockRejectedError, EbRejectedError, MempoolRejectedError, NodeStateError } from './errors';
-import { type AnyTx, LedgerState } from './ledger/index';
+import { type AnyTx, type AppliedBlock, type ImmutableBlock, ImmutableLedger, LedgerState } from './ledger/index';
 import { Mempool, type MempoolEntry } from './mempool/index';
-import { selectTxs } from './producer';
+import { AnnounceCostModel, selectTxs } from './producer';
 import { type ReceiveVotesResult, VotePool } from './votes/index';
 
 export * from './errors';
@@ -125,8 +129,17 @@ export interface LeiosNodeOptions {
   readonly mempoolCapacityBytes?: number;
   /** Produce blocks for the pools (default true; false: vote only). */
   readonly produce?: boolean;
-  /** Max time spent filling an EB, in ms from the slot start (default half a slot). */
+  /**
+   * Time from the slot start by which a produced RB is announced, in ms (default half a slot).
+   * The EB is cut to what fits: selection stops when the time spent plus the learned cost of
+   * writing and announcing the EB so far would pass it (see producer.ts AnnounceCostModel).
+   */
   readonly ebBudgetMs?: number;
+  /**
+   * EB work (its part of selection plus its write) the budget never cuts below, in ms (default a
+   * quarter of `ebBudgetMs`): a late slot still carries an EB of that size.
+   */
+  readonly minEbMs?: number;
   /** Trace sink (§14.1). */
   readonly trace?: (e: TraceEvent) => void;
   /** Faster signature verifiers for the ledger (storage-node/src/crypto-backends); default noble. */
@@ -169,7 +182,16 @@ export interface LeiosNodeEvents {
   /** A block this node produced (already adopted). */
   produced: [
     h: HeaderInfo,
-    info: { kind: 'tx' | 'cert'; txs: number; ebTxs: number; timings: { selectMs: number; buildMs: number; storeMs: number; adoptMs: number } },
+    info: {
+      kind: 'tx' | 'cert';
+      txs: number;
+      ebTxs: number;
+      /** The EB was cut by the announcement budget, not by the caps or the mempool. */
+      ebTruncated: boolean;
+      /** Real ms from the start of this production to the announcement. */
+      announceMs: number;
+      timings: { selectMs: number; buildMs: number; storeMs: number; adoptMs: number };
+    },
   ];
   /** A problem the node handled but an operator should see. */
   warning: [w: { what: string; detail: string }];
@@ -197,6 +219,11 @@ interface EbState {
   complete: boolean;
   /** Set when the EB is known bad (size mismatch, malformed, bad tx): never voted on, never offered. */
   invalid?: string;
+  /**
+   * Held and complete, past its vote window: the decoded view and reference index were released
+   * (§13.3: Leios buffers stay bounded; the EB and its closure are in the database).
+   */
+  released?: boolean;
   /** Decoded closure in reference order, once loaded. */
   txs?: AnyTx[];
   /** Voting done or impossible (per EB, §6.4: at most once). */
@@ -244,6 +271,12 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
    */
   readonly txCache: TxCache;
   readonly ledger: LedgerState;
+  /** The ledger checkpoint in the database (stores/utxo), written by store maintenance. */
+  readonly utxoStore: UtxoStore;
+  /** The stored checkpoint and the immutable blocks not yet written to it (set at start-up). */
+  private immutableLedger!: ImmutableLedger;
+  /** What the last start-up did: the checkpoint it loaded and the blocks it replayed above it. */
+  readonly recoveryStats = { checkpointBlockNo: 0, replayedBlocks: 0 };
   readonly mempool: Mempool<AnyTx>;
   readonly epochs: EpochState;
   readonly votes: VotePool;
@@ -306,6 +339,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       pools: poolLookup(genesis.pools),
       ...(opts.ledgerVerifiers ? { verifiers: opts.ledgerVerifiers } : {}),
     });
+    this.utxoStore = new UtxoStore(opts.database, { now: () => opts.time.now() });
     this.mempool = new Mempool(this.ledger.mempoolLedger(), { capacityBytes: opts.mempoolCapacityBytes ?? mempoolCapacity(p) });
     this.epochs = new EpochState({ pools: genesis.pools, stakeSchedule: genesis.stakeSchedule ?? [], params: p });
     this.tree = new BlockTree(p.securityParam);
@@ -371,13 +405,23 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     this.clock.start();
   }
 
-  /** Stop the clock, wait for queued work and flush the tx cache. */
+  /**
+   * Stop the clock, wait for queued work, write the blocks that left the volatile suffix since
+   * the last maintenance into the ledger checkpoint (so a restart replays fewer) and flush the
+   * tx cache.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.clock.stop();
     await this.queue.catch(() => undefined);
     await this.maintenance;
+    await this.promoteAndCheckpoint().catch((err: unknown) => this.warn('maintenance', String(err)));
     await this.txCache.close();
+  }
+
+  /** The ledger checkpoint the database holds (as far as this node wrote or loaded it). */
+  ledgerCheckpoint(): LedgerCheckpoint {
+    return this.immutableLedger.checkpoint;
   }
 
   /** Wait until all queued work is done. */
@@ -435,7 +479,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   ebInfo(ebHash: Uint8Array): { rbHash: Hash32; slot: number; size: number; held: boolean; complete: boolean; invalid?: string } | undefined {
     const s = this.ebs.get(toHex(ebHash));
     if (!s) return undefined;
-    return { rbHash: s.rbHash, slot: s.slot, size: s.size, held: s.view !== undefined, complete: s.complete, ...(s.invalid ? { invalid: s.invalid } : {}) };
+    return { rbHash: s.rbHash, slot: s.slot, size: s.size, held: s.view !== undefined || s.released === true, complete: s.complete, ...(s.invalid ? { invalid: s.invalid } : {}) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -808,8 +852,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       this.mempoolDirty = true;
       this.afterTipChange();
       this.emit('tip', { tip: this.tipHeader(), rolledBack, adopted: plan.forward.map((e) => e.data.header) });
-      // our own EB may now be votable (the RB became the tip)
-      await this.tryVoteAll();
+      // An EB may now be votable (its RB became the tip). Not while adopting our own block: the
+      // vote check (closure validation) must not delay the announcement, and no vote is due
+      // before T(s + 3·L_hdr) anyway (§6.4 rule 6); onSlot runs tryVoteAll right after producing.
+      if (!withOwn) await this.tryVoteAll();
     }
     return failures;
   }
@@ -887,8 +933,14 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       if (newAnchor) {
         this.anchorNonce = newAnchor.data.nonce;
         const minSlot = newAnchor.header.slot;
+        const leaving = chain.filter((e) => e.header.blockNo < keepFrom);
         this.tree.prune(keepFrom, minSlot);
-        this.ledger.trimUndo(k);
+        // the ledger keeps undo data for the blocks the tree keeps (keepFrom..tip); the blocks
+        // that left go to the database checkpoint (written by store maintenance)
+        this.queueImmutable(
+          this.ledger.trimUndo(k + 1),
+          leaving.map((e) => ({ hash: e.header.hash, blockNo: e.header.blockNo, nonce: e.data.nonce })),
+        );
         // bounded bookkeeping: nothing older than the immutable tip can be voted on or certified
         for (const [key, eb] of this.ebs) if (eb.slot < minSlot) this.ebs.delete(key);
         for (const key of this.equivocationSeen.keys()) if (Number(key.split(':')[0]) < minSlot) this.equivocationSeen.delete(key);
@@ -905,7 +957,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     const hash = blake2b256(bytes);
     const eb = this.ebs.get(toHex(hash));
     if (!eb) throw new EbRejectedError('unannounced', `no known header announces EB ${toHex(hash)}`);
-    if (eb.view) return;
+    if (eb.view || eb.released) return;
     if (bytes.length !== eb.size) {
       eb.invalid = 'size-mismatch';
       eb.voteDone = true;
@@ -954,8 +1006,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
 
   private async addEbTxs(ebHash: Hash32, txs: readonly Uint8Array[]): Promise<void> {
     const eb = this.ebs.get(toHex(ebHash));
+    if (eb?.complete) return;
     if (!eb?.view || !eb.indexByRef) throw new EbRejectedError('unannounced', `EB ${toHex(ebHash)} is not held`);
-    if (eb.complete) return;
     const items: { index: number; bytes: Uint8Array }[] = [];
     for (const t of txs) {
       const i = eb.indexByRef.get(toHex(blake2b256(t)));
@@ -991,13 +1043,31 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     });
     await this.tryVote(eb);
     await this.select();
+    this.releaseView(eb);
+  }
+
+  /**
+   * Drop the decoded view of a complete EB once no vote on it can be cast any more (§6.4 rule 6):
+   * nothing reads it after that (closures and certificates come from the database). Without
+   * this, every EB of the last k blocks keeps an object per reference in memory — a 720-EB
+   * burst of full EBs would hold gigabytes (§13.3: Leios buffers ≤ LEIOS_MEM_CAP).
+   */
+  private releaseView(eb: EbState): void {
+    if (!eb.complete || !eb.view || eb.invalid) return;
+    if (this.opts.time.now() < this.clock.slotStart(leiosWindows(eb.slot, this.params).lastVote)) return;
+    eb.view = undefined;
+    eb.indexByRef = undefined;
+    eb.released = true;
   }
 
   // -------------------------------------------------------------------------------------------
   // Voting (§6.4)
 
   private async tryVoteAll(): Promise<void> {
-    for (const eb of this.ebs.values()) if (!eb.voteDone) await this.tryVote(eb);
+    for (const eb of this.ebs.values()) {
+      if (!eb.voteDone) await this.tryVote(eb);
+      if (eb.view && eb.complete) this.releaseView(eb);
+    }
   }
 
   private noteSigChecked(refHex: string): void {
@@ -1168,7 +1238,60 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
 
   private maintenance: Promise<void> | null = null;
   /** Counters of the store maintenance (tests, dashboard). */
-  readonly maintenanceStats = { runs: 0, promoted: 0, prunedEbs: 0, prunedTxs: 0, txsEvicted: 0, votesEvicted: 0 };
+  readonly maintenanceStats = {
+    runs: 0,
+    promoted: 0,
+    prunedEbs: 0,
+    prunedTxs: 0,
+    txsEvicted: 0,
+    votesEvicted: 0,
+    /** Ledger checkpoint moves written, and the blocks they covered. */
+    checkpoints: 0,
+    checkpointBlocks: 0,
+  };
+
+  /**
+   * One transaction: closures certified at or below the immutable tip become immutable (§10),
+   * and the ledger checkpoint moves up over the blocks that left the volatile suffix since the
+   * last move (one composed change, ./ledger/checkpoint). A crash leaves both before or both
+   * after; a failed write puts the blocks back in the queue for the next run.
+   */
+  private async promoteAndCheckpoint(): Promise<void> {
+    const st = this.maintenanceStats;
+    const f = this.immutableLedger.prepare();
+    let promoted: Hash32[];
+    try {
+      promoted = await this.opts.database.transaction(async (tx) => {
+        const p = await this.ebStore.promoteImmutable(tx);
+        if (f) await this.utxoStore.write(f.from, f.write, tx);
+        return p;
+      });
+    } catch (err) {
+      if (f) this.immutableLedger.failed(f);
+      throw err;
+    }
+    st.promoted += promoted.length;
+    if (f) {
+      this.immutableLedger.committed(f);
+      st.checkpoints++;
+      st.checkpointBlocks += f.blocks;
+    }
+  }
+
+  /** Queue blocks that left the volatile suffix: ledger records paired with their chain data. */
+  private queueImmutable(records: readonly AppliedBlock[], blocks: readonly { hash: Hash32; blockNo: number; nonce: NonceState }[]): void {
+    const same = records.length === blocks.length && records.every((r, i) => bytesEqual(r.hash, blocks[i]!.hash));
+    if (!same) {
+      throw new Error(
+        `ledger undo data (${records.map((r) => toHex(r.hash).slice(0, 8)).join(',')}) and the blocks leaving the volatile suffix (${blocks.map((b) => toHex(b.hash).slice(0, 8)).join(',')}) disagree`,
+      );
+    }
+    const out: ImmutableBlock[] = records.map((applied, i) => {
+      const b = blocks[i]!;
+      return { applied, blockNo: b.blockNo, epoch: this.clock.epochOf(applied.slot), nonce: b.nonce };
+    });
+    this.immutableLedger.enqueue(out);
+  }
 
   /**
    * Store maintenance, off the node's queue (the stores take their own locks) and never two at
@@ -1179,7 +1302,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     if (this.maintenance || this.stopped) return;
     const st = this.maintenanceStats;
     this.maintenance = (async () => {
-      st.promoted += (await this.ebStore.promoteImmutable()).length;
+      await this.promoteAndCheckpoint();
       const pruned = await this.ebStore.prune();
       st.prunedEbs += pruned.ebs;
       st.prunedTxs += pruned.txs;
@@ -1204,9 +1327,14 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     await this.produce(slot, pool, win, tip);
   }
 
+  /** Learned cost of the work between selection and announcement (producer.ts); replaceable. */
+  announceCost = new AnnounceCostModel();
+
   private async produce(slot: Slot, pool: PoolKeys, win: { proof: Uint8Array; output: Uint8Array }, tip: Entry | null): Promise<void> {
     const p = this.params;
-    const deadlineAt = this.clock.slotStart(slot) + (this.opts.ebBudgetMs ?? p.slotLengthMs / 2);
+    const budgetMs = this.opts.ebBudgetMs ?? p.slotLengthMs / 2;
+    const slotStart = this.clock.slotStart(slot);
+    const tStart = performance.now();
     // CertRB when the tip's EB can be certified now (§7.3)
     let certificate: Uint8Array | null = null;
     let certEb: EbState | undefined;
@@ -1232,6 +1360,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     }
     // Tx selection over one overlay: (closure) → RB txs → EB txs (§7.3, §5.4)
     const tSelect = performance.now();
+    const selectStart = this.opts.time.now();
+    const minEbMs = this.opts.minEbMs ?? budgetMs / 4;
     const overlay = this.ledger.overlay();
     if (certEb?.txs) {
       for (const tx of certEb.txs) overlay.applyTx({ tx, txId: tx.id, refHash: tx.hash, bytes: tx.bytes }, certEb.slot, 'noValidate');
@@ -1241,7 +1371,19 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       overlay,
       slot,
       { rbTxBytes: p.maxRbBodySize - 64, maxEbSize: p.maxEbSize, maxEbTxBytes: p.maxEbTxBytes },
-      { rbTxs: certificate === null, deadline: () => this.opts.time.now() >= deadlineAt },
+      {
+        rbTxs: certificate === null,
+        // Cut the EB when the node time already spent in the slot (votes, certificate, closure
+        // check, selection so far) plus what an EB of n entries will still cost to write and
+        // announce passes the budget (issue 4 item 5) — but never below a minimum EB share: a
+        // slot handler that starts late (a loaded machine, fast devnet slots) is not made any
+        // earlier by an empty EB, which would only starve Leios throughput.
+        deadline: (n) => {
+          const now = this.opts.time.now();
+          if (now - slotStart + this.announceCost.estimate(n) < budgetMs) return false;
+          return now - selectStart + this.announceCost.perRefMs * n >= minEbMs;
+        },
+      },
     );
     const tBuild = performance.now();
     const rbTxs = sel.rb.map((e) => e.bytes);
@@ -1320,8 +1462,10 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       this.warn('produce', `own block ${toHex(rbHash)} was not adopted`);
       return;
     }
+    this.announceCost.observe(sel.eb.length, tEnd - tBuild);
     this.stats.produced++;
     if (ebHash) this.stats.ebsProduced++;
+    const tAnnounce = performance.now();
     this.emit('header', h);
     if (certEb && certificate) {
       // §14.1: `id` is the CertRB, so the event goes out once the block exists (and was adopted)
@@ -1354,6 +1498,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       kind: certificate ? 'cert' : 'tx',
       txs: rbTxs.length,
       ebTxs: sel.eb.length,
+      ebTruncated: sel.truncated,
+      announceMs: r1(tAnnounce - tStart),
       timings: { selectMs: r1(tBuild - tSelect), buildMs: r1(tStore - tBuild), storeMs: r1(tAdopt - tStore), adoptMs: r1(tEnd - tAdopt) },
     });
   }
@@ -1361,13 +1507,70 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   // -------------------------------------------------------------------------------------------
   // Recovery
 
+  /**
+   * Start from the ledger checkpoint in the database, or write the genesis state as the first
+   * one; returns the nonce state after the checkpoint's block.
+   */
+  private async loadCheckpoint(): Promise<NonceState> {
+    const mode = this.params.ledgerMode;
+    const stored = await this.utxoStore.load();
+    if (!stored) {
+      const checkpoint: LedgerCheckpoint = {
+        mode,
+        point: GENESIS_POINT,
+        stateHash: this.ledger.stateHash(),
+        size: this.ledger.size,
+        txCount: 0,
+        nonce: { epoch: this.genesisNonce.epoch, eta: this.genesisNonce.eta, acc: this.genesisNonce.acc },
+      };
+      await this.utxoStore.write(null, { checkpoint, produced: mode === 'utxo' ? this.genesis.initialUtxo : [] });
+      this.immutableLedger = new ImmutableLedger(checkpoint, this.ledger.checkpointState());
+      return this.genesisNonce;
+    }
+    const cp = stored.checkpoint;
+    const at = `ledger checkpoint at block ${cp.point.blockNo}`;
+    if (cp.mode !== mode) throw new NodeStateError('recovery-failed', `${at} is in ledger mode ${cp.mode}, the genesis says ${mode}`);
+    if (cp.point.blockNo === 0 && !bytesEqual(cp.stateHash, this.ledger.stateHash())) {
+      throw new NodeStateError('recovery-failed', `${at} (genesis) has state hash ${toHex(cp.stateHash)}, this genesis ${toHex(this.ledger.stateHash())}`);
+    }
+    if (cp.point.hash) {
+      const onChain = await this.chainDb.pointAt(cp.point.blockNo);
+      if (!onChain || !bytesEqual(onChain.hash, cp.point.hash)) {
+        throw new NodeStateError('recovery-failed', `${at} (${toHex(cp.point.hash)}) is not on the selected chain`);
+      }
+    }
+    this.ledger.restore({ entries: stored.entries, ids: stored.ids, txCount: cp.txCount });
+    // the set must be the one the hash was computed for: never continue on a drifted copy
+    const h = this.ledger.stateHash();
+    if (!bytesEqual(h, cp.stateHash)) {
+      throw new NodeStateError('recovery-failed', `${at}: the stored set hashes to ${toHex(h)}, the checkpoint says ${toHex(cp.stateHash)}`);
+    }
+    this.immutableLedger = new ImmutableLedger(cp, this.ledger.checkpointState());
+    this.epochs.addRegistrations(stored.keyRegs.map((r) => ({ blockNo: r.blockNo, epoch: r.epoch, poolId: r.poolId, voteKey: r.voteKey })));
+    for (const n of stored.nonces) this.lastNonceByEpoch.set(n.epoch, { epoch: n.epoch as Epoch, eta: n.eta, acc: n.acc });
+    this.recoveryStats.checkpointBlockNo = cp.point.blockNo;
+    return { epoch: cp.nonce.epoch as Epoch, eta: cp.nonce.eta, acc: cp.nonce.acc };
+  }
+
   private async recover(): Promise<void> {
+    let nonce = await this.loadCheckpoint();
+    const cp = this.immutableLedger.checkpoint.point;
     const tip = await this.chainDb.tip();
-    if (!tip) return;
+    if (!tip) {
+      if (cp.blockNo > 0) throw new NodeStateError('recovery-failed', `ledger checkpoint at block ${cp.blockNo} on an empty chain`);
+      return;
+    }
+    if (tip.blockNo < cp.blockNo) throw new NodeStateError('recovery-failed', `ledger checkpoint at block ${cp.blockNo} above the tip ${tip.blockNo}`);
     const k = this.params.securityParam;
-    const keepFrom = Math.max(1, tip.blockNo - k);
-    let nonce = this.genesisNonce;
-    for (let n = 1; n <= tip.blockNo; n++) {
+    // the tree holds keepFrom..tip over an anchor (keepFrom − 1); the checkpoint is at most the
+    // anchor (it is written from blocks that left the tree), so replay starts above it
+    const keepFrom = Math.max(1, tip.blockNo - k, cp.blockNo + 1);
+    if (cp.hash && cp.blockNo === keepFrom - 1) {
+      this.tree.setAnchor(cp.hash, cp.blockNo);
+      this.anchorNonce = nonce;
+    }
+    const immutable: { hash: Hash32; blockNo: number; nonce: NonceState }[] = [];
+    for (let n = cp.blockNo + 1; n <= tip.blockNo; n++) {
       const b = await this.chainDb.blockAtHeight(n);
       if (!b) throw new NodeStateError('recovery-failed', `block ${n} of the selected chain is missing`);
       const h = decodeHeader(b.header.bytes, this.params.maxHeaderSize);
@@ -1382,6 +1585,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         certifiedEb = { txs: raw.map((t) => this.ledger.decodeTx(t.slice())), slot: parent.slot };
       }
       const rec = this.ledger.applyBlock(h.hash, { slot: h.slot, txs: info.txs, level: 'noValidate', ...(certifiedEb ? { certifiedEb } : {}) });
+      this.recoveryStats.replayedBlocks++;
       const epoch = this.clock.epochOf(h.slot);
       this.epochs.addRegistrations(rec.keyRegs.map((r) => ({ blockNo: h.blockNo, epoch, poolId: r.poolId, voteKey: r.voteKey })));
       this.lastNonceByEpoch.set(epoch, childNonce);
@@ -1389,7 +1593,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
         this.tree.setAnchor(h.hash, n);
         this.anchorNonce = childNonce;
       }
-      if (n >= keepFrom) {
+      if (n < keepFrom) immutable.push({ hash: h.hash, blockNo: n, nonce: childNonce });
+      else {
         const e = this.tree.add(h, { header: h, nonce: childNonce, receivedAt: b.header.receivedAt, trusted: true });
         e.data.body = { bytes: b.body, info, blockBytes: encodeBlock(b.header.bytes, b.body) };
         this.tree.setSelected({ rollback: [], forward: [e] });
@@ -1408,7 +1613,8 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
       }
       nonce = childNonce;
     }
-    this.ledger.trimUndo(k);
+    // undo data for the blocks the tree holds; the older replayed ones wait for the checkpoint
+    this.queueImmutable(this.ledger.trimUndo(tip.blockNo - keepFrom + 1), immutable);
   }
 }
 

@@ -37,7 +37,7 @@ describe('LeiosNode maintenance', () => {
   });
 
   it('promotes certified closures to immutable as the chain grows past k', async () => {
-    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes cascade');
+    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes, ledger_utxo, ledger_tx_ids, ledger_key_regs, ledger_nonces, ledger_checkpoint cascade');
     const net = testNetwork({ pools: 1, systemStartMs: START, params: { maxRbBodySize: 1200 }, label: 'maint-p' });
     const time = new ManualTime(START - 1);
     const node = await LeiosNode.create({ name: 'm1', genesis: net.genesis, database, time, pools: net.keys, maintenanceEverySlots: 5 });

@@ -10,8 +10,13 @@
  * (§7.3) and no tx lands in both (§5.4). For a CertRB the overlay starts with the certified
  * closure applied, and the RB itself carries no txs.
  *
- * The EB walk is bounded: it stops at the caps or when `deadline()` says the RB must go out now
- * (§ issue: a full EB must not make the RB miss its slot).
+ * The EB walk is bounded: it stops at the caps or when `deadline(n)` says an EB of `n` entries
+ * could no longer be encoded, written and announced within the slot's budget. The node answers
+ * that with the time already spent plus {@link AnnounceCostModel}, a cost of the work *after*
+ * selection learned from its own past productions: a full EB (13k refs, ~12 MB) costs hundreds
+ * of ms to write on a loaded machine, so a deadline on selection alone would let the RB slip
+ * (issue 4 item 5: a full EB must not make the RB miss its slot; §6.4 rule 1 wants the header
+ * at the voters by `T(s + L_hdr)`). Under load the EB shrinks; the RB stays on time.
  *
  * @module
  */
@@ -52,7 +57,7 @@ export function cborHeadBytes(n: number): number {
  *
  * @example
  * ```ts
- * const sel = selectTxs(mempool.entries(), ledger.overlay(), slot, limits, { rbTxs: true, deadline: () => performance.now() > t });
+ * const sel = selectTxs(mempool.entries(), ledger.overlay(), slot, limits, { rbTxs: true, deadline: (n) => spent() + cost.estimate(n) >= budgetMs });
  * ```
  */
 export function selectTxs<Tx>(
@@ -60,7 +65,7 @@ export function selectTxs<Tx>(
   overlay: LedgerOverlay<Tx>,
   slot: number,
   limits: SelectionLimits,
-  opts: { readonly rbTxs: boolean; readonly deadline?: () => boolean },
+  opts: { readonly rbTxs: boolean; readonly deadline?: (ebEntries: number) => boolean },
 ): Selection<Tx> {
   const rb: MempoolEntry<Tx>[] = [];
   const eb: MempoolEntry<Tx>[] = [];
@@ -90,7 +95,7 @@ export function selectTxs<Tx>(
   let truncated = false;
   for (let i = 0; i < deferred.length; i++) {
     const e = deferred[i]!;
-    if ((i & 63) === 0 && opts.deadline?.()) {
+    if ((i & 63) === 0 && opts.deadline?.(eb.length)) {
       truncated = true;
       break;
     }
@@ -108,4 +113,113 @@ export function selectTxs<Tx>(
     ebBytes += entryBytes;
   }
   return { rb, eb, invalid, truncated };
+}
+
+/**
+ * Cost of what follows selection up to the announcement (EB encoding and hashing, header
+ * signing, the RB + EB + closure transaction, ledger apply), modelled as `fixed + perRef·n` for
+ * an EB of `n` references and fitted to the node's recent productions.
+ *
+ * Why learned: the write dominates and depends on the machine, the driver (PGlite or Postgres)
+ * and the load at the time; a constant would be either too timid on a fast machine (small EBs
+ * for nothing) or too bold on a loaded one (a late RB). Why two parameters: on a loaded machine
+ * much of the cost does not grow with the EB (the commit, the block's own writes), and a
+ * per-reference-only model would answer a slow commit by starving the EB without making the RB
+ * any earlier.
+ *
+ * The fit is least squares over the last {@link AnnounceCostModel.window} productions, plus two
+ * prior points until those determine it (an empty EB at `fixedMs`, a full 13k-ref EB at
+ * `fixedMs + 13,000·perRefMs`, pessimistic: ~0.04 ms per reference where a quiet machine
+ * measures ~0.02), so the first full EBs err towards a smaller EB, never towards a late RB. To the fit it adds the largest amount by
+ * which one of the last few productions overran it: one overloaded slot protects the next.
+ *
+ * @example
+ * ```ts
+ * const cost = new AnnounceCostModel();
+ * cost.estimate(13_000); // ms
+ * cost.observe(13_000, 410); // after a production that took 410 ms past selection
+ * ```
+ */
+export class AnnounceCostModel {
+  /** Productions the fit looks at. */
+  readonly window: number;
+  private readonly prior: readonly (readonly [number, number])[];
+  private readonly recent: [refs: number, ms: number][] = [];
+  private fit = { a: 0, b: 0, margin: 0 };
+
+  constructor(opts: { fixedMs?: number; perRefMs?: number; window?: number } = {}) {
+    const fixed = opts.fixedMs ?? 20;
+    const perRef = opts.perRefMs ?? 0.04;
+    this.window = opts.window ?? 12;
+    this.prior = [
+      [0, fixed],
+      [13_000, fixed + 13_000 * perRef],
+    ];
+    this.refit();
+  }
+
+  /** The fitted cost independent of the EB size (ms). */
+  get fixedMs(): number {
+    return this.fit.a;
+  }
+
+  /** The fitted cost per EB reference (ms). */
+  get perRefMs(): number {
+    return this.fit.b;
+  }
+
+  /** Expected ms from the end of selection to the announcement of an EB with `refs` entries. */
+  estimate(refs: number): number {
+    return this.fit.a + this.fit.b * refs + this.fit.margin;
+  }
+
+  /** Learn from one production: `refs` EB entries took `ms` after selection. */
+  observe(refs: number, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0 || !Number.isFinite(refs) || refs < 0) return;
+    this.recent.push([refs, ms]);
+    if (this.recent.length > this.window) this.recent.shift();
+    this.refit();
+  }
+
+  private refit(): void {
+    // the prior counts until the recent productions alone pin both parameters down: enough of
+    // them, over a spread of sizes (equal sizes leave the slope undetermined)
+    const xs = this.recent.map(([x]) => x);
+    const determined = this.recent.length >= 4 && Math.max(...xs) - Math.min(...xs) >= 2_000;
+    const pts = determined ? [...this.recent] : [...this.prior, ...this.recent];
+    const n = pts.length;
+    let sx = 0;
+    let sy = 0;
+    for (const [x, y] of pts) {
+      sx += x;
+      sy += y;
+    }
+    const mx = sx / n;
+    const my = sy / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (const [x, y] of pts) {
+      sxx += (x - mx) * (x - mx);
+      sxy += (x - mx) * (y - my);
+    }
+    let b = sxx > 0 ? sxy / sxx : 0;
+    let a = my - b * mx;
+    // keep both parts non-negative (a cost cannot shrink with the EB, nor be negative at 0)
+    if (b < 0) {
+      b = 0;
+      a = my;
+    } else if (a < 0) {
+      let sx2 = 0;
+      let sxy0 = 0;
+      for (const [x, y] of pts) {
+        sx2 += x * x;
+        sxy0 += x * y;
+      }
+      a = 0;
+      b = sx2 > 0 ? sxy0 / sx2 : 0;
+    }
+    let margin = 0;
+    for (const [x, y] of this.recent.slice(-3)) margin = Math.max(margin, y - (a + b * x));
+    this.fit = { a, b, margin };
+  }
 }

@@ -18,7 +18,7 @@ describe('LeiosNode traces (§14.1)', () => {
   afterAll(() => database.close());
 
   it('CertGenerated names the CertRB, QuorumReached has latency_s, EBDropped uses the §14.1 reasons', async () => {
-    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes cascade');
+    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes, ledger_utxo, ledger_tx_ids, ledger_key_regs, ledger_nonces, ledger_checkpoint cascade');
     const net = testNetwork({ pools: 1, systemStartMs: START, params: { maxRbBodySize: 1200 }, label: 'trace-1' });
     const time = new ManualTime(START - 1);
     const traces: TraceEvent[] = [];
@@ -54,7 +54,7 @@ describe('LeiosNode traces (§14.1)', () => {
   });
 
   it('EBReceived names the sender when the caller knows it', async () => {
-    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes cascade');
+    await database.raw.query('truncate chain, rb_bodies, rb_headers, ebs, eb_txs, txs, votes, ledger_utxo, ledger_tx_ids, ledger_key_regs, ledger_nonces, ledger_checkpoint cascade');
     const net = testNetwork({ pools: 2, systemStartMs: START, params: { activeSlotCoeff: { num: 1n, den: 2n } }, label: 'trace-2' });
     const time = new ManualTime(START - 1);
     const traces: TraceEvent[] = [];

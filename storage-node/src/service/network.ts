@@ -26,7 +26,15 @@ import type { NetworkContext, NodeNetwork } from './index';
 export async function connectRelays(ctx: NetworkContext): Promise<NodeNetwork> {
   const { node, genesis, logger } = ctx;
   const warn = (w: { what: string; detail: string; peer?: string }) => logger.warn({ what: w.what, peer: w.peer }, w.detail);
-  const fetch = new FetchManager({ target: nodeFetchTarget(node, warn), onWarning: warn });
+  const fetch = new FetchManager({
+    target: nodeFetchTarget(node, warn),
+    onWarning: warn,
+    // §13.3 / §14.2: the gauge follows the fetch manager's count of pending stale EBs
+    onBurst: (b) => {
+      ctx.metrics.set('leios_burst_active', {}, b.active ? 1 : 0);
+      logger.info({ pending: b.pending }, b.active ? 'burst: stale EBs pending above BURST_THRESHOLD' : 'burst over');
+    },
+  });
   const detach = attachFetchManager(node, fetch);
   const versionData = versionDataFor(node, genesis.hash);
   const sessions = ctx.relays.map((r, i) => {

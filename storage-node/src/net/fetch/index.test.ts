@@ -21,7 +21,7 @@ import {
   type TxRef,
 } from '@leios/shared/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type EbStatus, FetchManager, type FetchPeer, type FetchTarget, leiosFetchPeer } from './index';
+import { type EbStatus, FetchManager, type FetchPeer, type FetchRequestEvent, type FetchTarget, leiosFetchPeer } from './index';
 
 const PARAMS = { lHdr: 1, lVote: 4, lDiff: 7 }; // fresh window: 14 slots
 const NOW_SLOT = 1_000;
@@ -174,13 +174,22 @@ describe('FetchManager', () => {
     const target = new MemTarget();
     const log: Req[] = [];
     const warnings: string[] = [];
-    fm = new FetchManager({ target, clock, limits, onWarning: (w) => warnings.push(w.detail) });
+    const bursts: Array<{ active: boolean; pending: number }> = [];
+    const issued: FetchRequestEvent[] = [];
+    fm = new FetchManager({
+      target,
+      clock,
+      limits,
+      onWarning: (w) => warnings.push(w.detail),
+      onBurst: (b) => bursts.push(b),
+      onRequest: (r) => issued.push(r),
+    });
     const relay = (id: string, ebs: TestEb[], rtt = 20) => {
       const r = new TestRelay(id, ebs, log, rtt);
       fm!.addPeer(r.peer);
       return r;
     };
-    return { clock, target, log, warnings, relay, fm };
+    return { clock, target, log, warnings, relay, fm, bursts, issued };
   }
 
   it('fetches an offered EB body from the fastest offering peer, then only the txs the node does not hold, by bitmap', async () => {
@@ -323,7 +332,8 @@ describe('FetchManager', () => {
     // freshest first within P2
     expect(log.map((r) => r.peer)).toEqual(['r9', 'r8', 'r7', 'r6', 'r5', 'r4', 'r3', 'r2', 'r1']);
     // drain everything; the bounds hold at every step
-    for (let round = 0; round < 40 && ebs.some((eb) => !target.ebStatus(eb.hash)?.complete); round++) {
+    // background deliveries go one at a time (the lane), so draining takes more turns
+    for (let round = 0; round < 400 && ebs.some((eb) => !target.ebStatus(eb.hash)?.complete); round++) {
       for (const r of relays) r.release();
       await settle();
       expect(fm.stats().p2BytesInFlight).toBeLessThanOrEqual(8 << 20);
@@ -414,5 +424,121 @@ describe('FetchManager', () => {
     expect(log.map((r) => r.peer)).toEqual(['a', 'b']);
     expect(target.ebStatus(eb.hash)?.held).toBe(true);
     expect(fm.stats().requestsInFlight).toBe(0);
+  });
+
+  it('reports a burst (§13.3 leios_burst_active) while more than BURST_THRESHOLD offered stale EBs are pending', async () => {
+    const { target, relay, fm, bursts, issued } = setup({ burstThreshold: 20 });
+    // 30 stale EBs announced; bodies and txs withheld at first
+    const ebs = Array.from({ length: 30 }, (_, i) => makeEb(100 + i, [makeTx(), makeTx()]));
+    for (const eb of ebs) {
+      target.announce(eb);
+      fm.want(eb.hash, eb.slot, { size: eb.bytes.length });
+    }
+    const a = relay('a', ebs);
+    await settle();
+    // withheld EBs are nothing to fetch: no burst yet, and nothing asked
+    expect(fm.stats()).toMatchObject({ pendingStale: 0, withheldStale: 30, burstActive: false });
+    expect(bursts).toEqual([]);
+    // 20 offered: at the threshold, still no burst
+    for (const eb of ebs.slice(0, 20)) {
+      fm.offerBlock('a', point(eb), eb.bytes.length);
+      fm.offerTxs('a', point(eb));
+    }
+    await settle();
+    expect(fm.stats()).toMatchObject({ pendingStale: 20, withheldStale: 10, burstActive: false });
+    expect(bursts).toEqual([]);
+    // the release: everything offered → burst on
+    for (const eb of ebs.slice(20)) {
+      fm.offerBlock('a', point(eb), eb.bytes.length);
+      fm.offerTxs('a', point(eb));
+    }
+    await settle();
+    expect(fm.stats()).toMatchObject({ pendingStale: 30, withheldStale: 0, burstActive: true });
+    expect(bursts).toEqual([{ active: true, pending: 30 }]);
+    // drain: the burst ends once the pending count falls to the threshold
+    a.hold = false;
+    for (let round = 0; round < 200 && ebs.some((eb) => !target.ebStatus(eb.hash)?.complete); round++) {
+      a.release();
+      await settle();
+    }
+    expect(ebs.every((eb) => target.ebStatus(eb.hash)?.complete)).toBe(true);
+    expect(bursts.map((b) => b.active)).toEqual([true, false]);
+    expect(bursts[1]!.pending).toBeLessThanOrEqual(20);
+    expect(fm.stats()).toMatchObject({ pendingStale: 0, burstActive: false, bytesInFlight: 0 });
+    // every request went out as P2, one body and one txs request per EB (one peer, never twice)
+    expect(issued.every((r) => r.cls === 2 && r.peer === 'a')).toBe(true);
+    expect(issued.filter((r) => r.kind === 'block')).toHaveLength(30);
+    expect(issued.filter((r) => r.kind === 'txs')).toHaveLength(30);
+    expect(issued.filter((r) => r.kind === 'txs').every((r) => r.indices.length === 2)).toBe(true);
+  });
+
+  it('hands stale (P2) deliveries to the node one at a time and only once it is idle; fresh ones at once', async () => {
+    const { target, relay, fm } = setup({ backgroundDuty: 1 });
+    // the node's queue: busy until the test says otherwise
+    let idleNow!: () => void;
+    let idleGate = new Promise<void>((r) => {
+      idleNow = r;
+    });
+    const idleTarget = target as MemTarget & { idle(): Promise<void> };
+    idleTarget.idle = () => idleGate;
+    let inside = 0;
+    let maxInside = 0;
+    const deliverEb = target.deliverEb.bind(target);
+    target.deliverEb = async (hash, bytes) => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await new Promise((r) => setTimeout(r, 5));
+      await deliverEb(hash, bytes);
+      inside--;
+    };
+    const stale = [makeEb(100, [makeTx()]), makeEb(101, [makeTx()])];
+    const fresh = makeEb(NOW_SLOT - 1, [makeTx()]);
+    for (const eb of [...stale, fresh]) target.announce(eb);
+    const a = relay('a', [stale[0]!]);
+    const b = relay('b', [stale[1]!]);
+    const c = relay('c', [fresh]);
+    for (const r of [a, b, c]) r.hold = false;
+    fm.offerBlock('a', point(stale[0]!), stale[0]!.bytes.length);
+    fm.offerBlock('b', point(stale[1]!), stale[1]!.bytes.length);
+    await settle();
+    // both bodies arrived, neither was handed over: the node is busy
+    expect(target.delivered).toEqual([]);
+    fm.offerBlock('c', point(fresh), fresh.bytes.length);
+    await settle();
+    // a fresh EB does not wait for the node to be idle
+    expect(target.delivered.map((d) => d.hash)).toEqual([toHex(fresh.hash)]);
+    idleNow();
+    idleGate = Promise.resolve();
+    for (let i = 0; i < 20 && target.delivered.length < 3; i++) await settle();
+    expect(new Set(target.delivered.map((d) => d.hash))).toEqual(new Set([fresh, ...stale].map((e) => toHex(e.hash))));
+    expect(maxInside).toBe(1);
+    // two body deliveries, then the two missing-tx loads that follow them (database work too)
+    expect(fm.backgroundStats.jobs).toBe(4);
+  });
+
+  it('caps the share of the thread the background lane keeps busy (backgroundDuty)', async () => {
+    const { target, relay, fm } = setup({ backgroundDuty: 0.25 });
+    const starts: number[] = [];
+    target.deliverEb = async (hash) => {
+      starts.push(performance.now());
+      // 20 ms of work on this thread
+      const until = performance.now() + 20;
+      while (performance.now() < until) {
+        // busy
+      }
+      target.ebs.get(toHex(hash))!.held = true;
+    };
+    const ebs = [makeEb(100, [makeTx()]), makeEb(101, [makeTx()]), makeEb(102, [makeTx()])];
+    ebs.forEach((eb, i) => {
+      target.announce(eb);
+      const r = relay(`r${i}`, [eb]);
+      r.hold = false;
+      fm.offerBlock(`r${i}`, point(eb), eb.bytes.length);
+    });
+    for (let i = 0; i < 100 && starts.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(starts).toHaveLength(3);
+    // each job kept the thread busy ≥ 20 ms; at duty 1/4 the next one starts ≥ 3 × that later
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(20 + 3 * 20 - 2);
+    expect(fm.backgroundStats.busyMs).toBeGreaterThanOrEqual(60);
   });
 });

@@ -26,6 +26,21 @@
  * per-peer requests (≤ 8 of the 16 LeiosFetch may pipeline), and every wait has the §11 timeout
  * of the LeiosFetch driver (10 s block, 30 s of inactivity for txs) behind it.
  *
+ * Background (§13.3: stale EBs are fetched "in the background", Praos keeps < 5% added latency):
+ * what a P2 request brings is handed to the node through one background lane — one delivery at a
+ * time, each only once the node's queue is idle ({@link FetchTarget.idle}, waited for at most
+ * `backgroundYieldMs`, so stale work still progresses under a steady Praos load) — so a header or
+ * a block arriving at the node waits behind at most one delivery of stale work, never behind a
+ * queue of them (the node target stores P2 deliveries outside the node's queue, see
+ * net/peer/node.ts). P2 requests are hedged only after `backgroundHedgeAfterMs`: their delivery
+ * may wait for the node. P0 and P1 deliveries go straight to the node.
+ *
+ * Burst (§13.3): an EB outside the fresh window that is not yet held with its whole closure, and
+ * that some peer offered (or that has a request in flight), is *pending*; while more than
+ * BURST_THRESHOLD (20, §15) are pending the manager reports a burst (`onBurst`, `stats().burstActive`:
+ * the `leios_burst_active` gauge). Stale EBs that no peer offers (announced, bodies withheld) are
+ * counted apart as `withheldStale`: there is nothing to fetch until someone offers them.
+ *
  * @module
  */
 import { toHex } from '@leios/shared/bytes';
@@ -75,8 +90,15 @@ export interface FetchTarget {
    * ascending index.
    */
   missingTxs(hash: Hash32): Promise<ReadonlyArray<{ readonly index: number; readonly ref: TxRef }>>;
-  deliverEb(hash: Hash32, bytes: Uint8Array): Promise<void>;
-  deliverTxs(hash: Hash32, txs: readonly Uint8Array[]): Promise<void>;
+  /** Hand over fetched EB bytes; `priority` is the §13.1 class the request was made in. */
+  deliverEb(hash: Hash32, bytes: Uint8Array, priority?: Priority): Promise<void>;
+  /** Closure txs; `indices[k]` is the EB position of `txs[k]` (as `missingTxs` listed it). */
+  deliverTxs(hash: Hash32, txs: readonly Uint8Array[], priority?: Priority, indices?: readonly number[]): Promise<void>;
+  /**
+   * Resolves once the node has no queued work (LeiosNode.idle): background (P2) deliveries wait for
+   * it, so Praos work is never queued behind stale Leios work. Absent: no waiting.
+   */
+  idle?(): Promise<void>;
   /** §13.1 class of items about the EB announced at `slot`. */
   priority(slot: number, certified: boolean): Priority;
 }
@@ -97,14 +119,30 @@ export interface FetchLimits {
   maxPeersPerItem: number;
   /** Outstanding time after which a second peer is asked too. Default 1,000 ms. */
   hedgeAfterMs: number;
+  /**
+   * The same for P2 (background) requests, whose delivery may wait for the node to be idle.
+   * Default 30,000 ms (the §11 LeiosFetch inactivity timeout).
+   */
+  backgroundHedgeAfterMs: number;
   /** Stated tx bytes of one request. Default MAX_REPLY_BYTES = 4 MiB (§10.3). */
   maxRequestTxBytes: number;
   /** Txs of one request. Default MAX_REPLY_TXS = 4,096 (§10.3). */
   maxRequestTxs: number;
   /** EB items tracked. Default 4,096. */
   maxItems: number;
+  /** BURST_THRESHOLD (§13.3, §15): a burst is on while more stale EBs than this are pending. Default 20. */
+  burstThreshold: number;
   /** An offer for an EB the node does not know is forgotten after this long. Default 60 s. */
   unannouncedTtlMs: number;
+  /** Longest wait for the node to be idle before a background delivery goes in anyway. Default 1,000 ms. */
+  backgroundYieldMs: number;
+  /**
+   * Largest share of the thread the background lane may keep busy (0 < duty ≤ 1): after a job that
+   * kept the event loop busy for b ms, the next starts `b·(1/duty − 1)` ms later. A job cannot be
+   * interrupted when a Praos message arrives, so this bounds how often Praos work finds the node
+   * in the middle of stale work. Default 0.2.
+   */
+  backgroundDuty: number;
 }
 
 /** §13.1 / §13.3 defaults. */
@@ -116,10 +154,14 @@ export const DEFAULT_FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({
   maxP2InFlightBytes: 8 << 20,
   maxPeersPerItem: 2,
   hedgeAfterMs: 1_000,
+  backgroundHedgeAfterMs: 30_000,
   maxRequestTxBytes: 4_194_304,
   maxRequestTxs: 4_096,
   maxItems: 4_096,
+  burstThreshold: 20,
   unannouncedTtlMs: 60_000,
+  backgroundYieldMs: 1_000,
+  backgroundDuty: 0.2,
 });
 
 /** Latency assumed for a peer with no measurement yet. */
@@ -174,11 +216,33 @@ interface PeerState {
 /** A snapshot for metrics and tests. */
 export interface FetchStats {
   readonly items: number;
-  /** Items of class P2 not yet complete (`leios_burst_active` when above BURST_THRESHOLD). */
+  /** Items of class P2 not yet complete (offered or not). */
   readonly staleItems: number;
+  /** P2 items not yet complete that a peer offered or that have a request in flight (§13.3 "pending"). */
+  readonly pendingStale: number;
+  /** P2 items not held that no peer offers and nothing is in flight for (announced, withheld). */
+  readonly withheldStale: number;
+  /** `pendingStale > burstThreshold` (§13.3 `leios_burst_active`). */
+  readonly burstActive: boolean;
   readonly requestsInFlight: number;
+  /** Stated bytes of all requests in flight (EB sizes, tx sizes), every class. */
+  readonly bytesInFlight: number;
   readonly p2BytesInFlight: number;
   readonly peers: number;
+}
+
+/** One request as issued (tracing, tests, the burst harness). */
+export interface FetchRequestEvent {
+  readonly peer: string;
+  readonly kind: 'block' | 'txs';
+  readonly ebHash: Hash32;
+  readonly ebSlot: number;
+  /** §13.1 class the request was issued in. */
+  readonly cls: 0 | 1 | 2;
+  /** Closure indices asked (txs only). */
+  readonly indices: readonly number[];
+  /** Stated bytes asked (EB size, or Σ tx sizes). */
+  readonly bytes: number;
 }
 
 /** Options of a {@link FetchManager}. */
@@ -188,6 +252,13 @@ export interface FetchManagerOptions {
   clock?: Clock;
   /** A problem worth an operator's attention (a rejected delivery, a failed load). */
   onWarning?: (w: { what: string; detail: string; peer?: string }) => void;
+  /**
+   * The burst state changed (§13.3): `active` while more than `limits.burstThreshold` stale EBs
+   * are pending. Set the `leios_burst_active` gauge from it.
+   */
+  onBurst?: (b: { active: boolean; pending: number }) => void;
+  /** Every request as it is issued (tracing; the burst harness checks the §13 bounds with it). */
+  onRequest?: (r: FetchRequestEvent) => void;
 }
 
 /**
@@ -212,13 +283,24 @@ export class FetchManager {
   private readonly peers = new Map<string, PeerState>();
   private readonly rbServers = new Map<string, Set<string>>();
   private p2Bytes = 0;
+  private bytes = 0;
   private requests = 0;
+  private burst = { active: false, pending: 0, withheld: 0 };
   private pumpQueued = false;
+  /** The background lane: P2 deliveries, one at a time (see the primer). */
+  private lane: Promise<unknown> = Promise.resolve();
+  /** `performance.now()` before which the lane starts no job (the duty cap). */
+  private laneFreeAt = 0;
   private hedgeTimer: unknown;
   private hedgeAt = Number.POSITIVE_INFINITY;
   private closed = false;
   /** What was fetched and accepted by the node (EB bodies, closure txs, their bytes). */
   readonly fetched = { ebs: 0, txs: 0, bytes: 0 };
+  /**
+   * Background-lane jobs (P2 loads and deliveries): how many, their total and longest wall time,
+   * and the thread's busy time during them (ms).
+   */
+  readonly backgroundStats = { jobs: 0, ms: 0, busyMs: 0, maxMs: 0 };
 
   constructor(opts: FetchManagerOptions) {
     this.opts = opts;
@@ -315,7 +397,49 @@ export class FetchManager {
   stats(): FetchStats {
     let stale = 0;
     for (const it of this.items.values()) if (this.target.priority(it.slot, it.certified).cls === 2) stale++;
-    return { items: this.items.size, staleItems: stale, requestsInFlight: this.requests, p2BytesInFlight: this.p2Bytes, peers: this.peers.size };
+    const b = this.countBurst();
+    return {
+      items: this.items.size,
+      staleItems: stale,
+      pendingStale: b.pending,
+      withheldStale: b.withheld,
+      burstActive: b.pending > this.limits.burstThreshold,
+      requestsInFlight: this.requests,
+      bytesInFlight: this.bytes,
+      p2BytesInFlight: this.p2Bytes,
+      peers: this.peers.size,
+    };
+  }
+
+  /** Whether a burst is on (§13.3), as of the last decision pass. */
+  get burstActive(): boolean {
+    return this.burst.active;
+  }
+
+  /**
+   * §13.3 pending stale EBs: class P2, not complete, and offered by a peer or in flight. A stale
+   * EB nobody offers is withheld, not pending: there is nothing to fetch.
+   */
+  private countBurst(): { pending: number; withheld: number } {
+    let pending = 0;
+    let withheld = 0;
+    for (const it of this.items.values()) {
+      if (it.done || this.target.priority(it.slot, it.certified).cls !== 2) continue;
+      const st = this.target.ebStatus(it.hash);
+      if (!st || st.complete || st.invalid) continue;
+      const busy = it.bodyInflight.size > 0 || it.txsInflight.size > 0 || it.loading;
+      if (busy || it.bodyOffers.size > 0 || it.txsOffers.size > 0) pending++;
+      else if (!st.held) withheld++;
+    }
+    return { pending, withheld };
+  }
+
+  private updateBurst(): void {
+    const b = this.countBurst();
+    const active = b.pending > this.limits.burstThreshold;
+    const changed = active !== this.burst.active;
+    this.burst = { active, pending: b.pending, withheld: b.withheld };
+    if (changed) this.opts.onBurst?.({ active, pending: b.pending });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -413,7 +537,7 @@ export class FetchManager {
     let hedge = Number.POSITIVE_INFINITY;
     for (const { it, st, prio } of work) {
       if (!st.held) hedge = Math.min(hedge, this.scheduleBody(it, prio, now));
-      else if (it.missing === undefined) this.load(it);
+      else if (it.missing === undefined) this.load(it, prio);
       else if (it.missing.size === 0) {
         // Everything requested was delivered but the node does not report the closure complete
         // yet (another EB's txs may have completed it): look again once nothing is in flight.
@@ -424,6 +548,7 @@ export class FetchManager {
       } else hedge = Math.min(hedge, this.scheduleTxs(it, prio, now));
     }
     this.armHedge(hedge);
+    this.updateBurst();
   }
 
   private armHedge(at: number): void {
@@ -476,18 +601,23 @@ export class FetchManager {
   }
 
   /** Returns when a hedge becomes due (or +∞). */
+  private hedgeDelay(prio: Priority): number {
+    return prio.cls === 2 ? this.limits.backgroundHedgeAfterMs : this.limits.hedgeAfterMs;
+  }
+
   private scheduleBody(it: Item, prio: Priority, now: number): number {
     if (it.bodyInflight.size >= this.limits.maxPeersPerItem) return Number.POSITIVE_INFINITY;
+    const hedgeAfter = this.hedgeDelay(prio);
     if (it.bodyInflight.size > 0) {
       const first = Math.min(...it.bodyInflight.values());
-      if (now - first < this.limits.hedgeAfterMs) return first + this.limits.hedgeAfterMs;
+      if (now - first < hedgeAfter) return first + hedgeAfter;
     }
     const candidates = [...this.sources(it, it.bodyOffers)].filter((id) => !it.bodyAsked.has(id));
     for (const ps of this.rank(candidates, prio)) {
       if (!this.canUse(ps, it, prio, it.size)) continue;
       this.issueBody(ps, it, prio, now);
       // look again when a second peer may be asked
-      return it.bodyInflight.size < this.limits.maxPeersPerItem ? now + this.limits.hedgeAfterMs : Number.POSITIVE_INFINITY;
+      return it.bodyInflight.size < this.limits.maxPeersPerItem ? now + hedgeAfter : Number.POSITIVE_INFINITY;
     }
     return Number.POSITIVE_INFINITY;
   }
@@ -496,6 +626,7 @@ export class FetchManager {
     const missing = it.missing;
     if (!missing) return Number.POSITIVE_INFINITY;
     let hedge = Number.POSITIVE_INFINITY;
+    const hedgeAfter = this.hedgeDelay(prio);
     const candidates = [...this.sources(it, it.txsOffers)].filter((id) => !it.txsInflight.has(id));
     for (const ps of this.rank(candidates, prio)) {
       if (!this.canUse(ps, it, prio, 1)) continue;
@@ -509,8 +640,8 @@ export class FetchManager {
         if (tw.delivered || tw.inflight.size >= this.limits.maxPeersPerItem || tw.asked.has(ps.peer.id)) continue;
         if (tw.inflight.size > 0) {
           const first = Math.min(...tw.inflight.values());
-          if (now - first < this.limits.hedgeAfterMs) {
-            hedge = Math.min(hedge, first + this.limits.hedgeAfterMs);
+          if (now - first < hedgeAfter) {
+            hedge = Math.min(hedge, first + hedgeAfter);
             continue;
           }
         }
@@ -520,7 +651,7 @@ export class FetchManager {
       }
       if (sel.length > 0) {
         this.issueTxs(ps, it, sel, bytes, prio, now);
-        hedge = Math.min(hedge, now + this.limits.hedgeAfterMs);
+        hedge = Math.min(hedge, now + hedgeAfter);
       }
     }
     return hedge;
@@ -529,6 +660,7 @@ export class FetchManager {
   private acquire(ps: PeerState, it: Item, prio: Priority, bytes: number): () => void {
     ps.requests++;
     this.requests++;
+    this.bytes += bytes;
     ps.wip.set(it.key, (ps.wip.get(it.key) ?? 0) + 1);
     const p2 = prio.cls === 2;
     if (p2) {
@@ -541,6 +673,7 @@ export class FetchManager {
       released = true;
       ps.requests--;
       this.requests--;
+      this.bytes -= bytes;
       const n = (ps.wip.get(it.key) ?? 1) - 1;
       if (n <= 0) ps.wip.delete(it.key);
       else ps.wip.set(it.key, n);
@@ -561,6 +694,7 @@ export class FetchManager {
     it.bodyAsked.add(id);
     it.bodyInflight.set(id, now);
     const release = this.acquire(ps, it, prio, it.size);
+    this.opts.onRequest?.({ peer: id, kind: 'block', ebHash: it.hash, ebSlot: it.slot, cls: prio.cls, indices: [], bytes: it.size });
     ps.peer
       .requestBlock({ slot: it.slot as EbPoint['slot'], hash: it.hash }, prio)
       .then(
@@ -568,7 +702,7 @@ export class FetchManager {
           this.observe(ps, now);
           // a hedged twin may have delivered it already
           if (it.done || this.target.ebStatus(it.hash)?.held) return;
-          if (await this.deliver(id, `EB ${it.key}`, () => this.target.deliverEb(it.hash, bytes))) {
+          if (await this.deliver(id, `EB ${it.key}`, prio, () => this.target.deliverEb(it.hash, bytes, prio))) {
             this.fetched.ebs++;
             this.fetched.bytes += bytes.length;
           }
@@ -594,6 +728,7 @@ export class FetchManager {
     }
     it.txsInflight.add(id);
     const release = this.acquire(ps, it, prio, bytes);
+    this.opts.onRequest?.({ peer: id, kind: 'txs', ebHash: it.hash, ebSlot: it.slot, cls: prio.cls, indices, bytes });
     ps.peer
       .requestTxs(
         { slot: it.slot as EbPoint['slot'], hash: it.hash },
@@ -607,14 +742,16 @@ export class FetchManager {
           // a hedged twin may have delivered some of them already
           const fresh: Uint8Array[] = [];
           const got: TxWant[] = [];
+          const at: number[] = [];
           wants.forEach((tw, k) => {
             if (!tw.delivered && txs[k]) {
               fresh.push(txs[k]);
               got.push(tw);
+              at.push(indices[k]!);
             }
           });
           if (fresh.length === 0 || it.done) return;
-          const ok = await this.deliver(id, `${fresh.length} txs of EB ${it.key}`, () => this.target.deliverTxs(it.hash, fresh));
+          const ok = await this.deliver(id, `${fresh.length} txs of EB ${it.key}`, prio, () => this.target.deliverTxs(it.hash, fresh, prio, at));
           if (!ok) return;
           for (const tw of got) this.delivered(tw);
           this.fetched.txs += fresh.length;
@@ -639,7 +776,57 @@ export class FetchManager {
     this.txWants.delete(tw.key);
   }
 
-  private async deliver(peer: string, what: string, fn: () => Promise<void>): Promise<boolean> {
+  /** Wait (bounded) until the node is idle: background work goes in only between Praos work. */
+  private async yieldToNode(): Promise<void> {
+    // first let whatever already reached the thread run (messages are macrotasks; the database
+    // and the node's queue may resolve in microtasks only, without ever yielding to them)
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const idle = this.target.idle?.();
+    if (!idle) return;
+    let timer: unknown;
+    await Promise.race([
+      idle,
+      new Promise<void>((resolve) => {
+        timer = this.clock.setTimer(this.limits.backgroundYieldMs, resolve);
+      }),
+    ]);
+    this.clock.clearTimer(timer);
+  }
+
+  /** Run `fn` in the background lane: one at a time, each after the node went idle. */
+  private background<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(async () => {
+      // the duty cap: a pause of real time, not of the injected clock (it scales real CPU time)
+      const wait = this.laneFreeAt - performance.now();
+      if (wait > 0) await new Promise<void>((r) => setTimeout(r, wait));
+      await this.yieldToNode();
+      const t0 = performance.now();
+      const elu0 = performance.eventLoopUtilization();
+      try {
+        return await fn();
+      } finally {
+        const t1 = performance.now();
+        // the thread's busy time during the job: the database's CPU when it runs in this thread
+        // (PGlite), next to nothing when the job mostly waits on a server (Postgres)
+        const busy = performance.eventLoopUtilization(elu0).active;
+        const st = this.backgroundStats;
+        st.jobs++;
+        st.ms += t1 - t0;
+        st.busyMs += busy;
+        st.maxMs = Math.max(st.maxMs, t1 - t0);
+        this.laneFreeAt = t1 + busy * (1 / this.limits.backgroundDuty - 1);
+      }
+    });
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  private async deliver(peer: string, what: string, prio: Priority, fn: () => Promise<void>): Promise<boolean> {
+    if (prio.cls !== 2) return this.deliverNow(peer, what, fn);
+    return this.background(() => (this.closed ? Promise.resolve(false) : this.deliverNow(peer, what, fn)));
+  }
+
+  private async deliverNow(peer: string, what: string, fn: () => Promise<void>): Promise<boolean> {
     try {
       await fn();
       return true;
@@ -650,11 +837,12 @@ export class FetchManager {
     }
   }
 
-  private load(it: Item): void {
+  private load(it: Item, prio: Priority): void {
     if (it.loading) return;
     it.loading = true;
-    this.target
-      .missingTxs(it.hash)
+    // a stale EB's missing list is database work too: it waits in the background lane
+    const list = prio.cls === 2 ? this.background(() => this.target.missingTxs(it.hash)) : this.target.missingTxs(it.hash);
+    list
       .then(
         (list) => {
           if (it.done) return;

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { decodeEb } from '@leios/shared/protocol';
 import { leiosPriority, type Priority } from '@leios/shared/sched';
-import type { Hash32 } from '@leios/shared/types';
+import type { Hash32, Slot } from '@leios/shared/types';
+import { isStorageError } from '../../errors/index';
 import type { LocalVersionData, TxRef, WireLimits } from '@leios/shared/wire';
 import type { LeiosNode } from '../../node/index';
 import type { FetchManager, FetchTarget } from '../fetch/index';
@@ -98,10 +100,55 @@ export function nodeFetchTarget(node: LeiosNode, onWarning?: (w: { what: string;
       }
       return rest;
     },
-    deliverEb: (_hash, bytes) => node.receiveEb(bytes),
-    deliverTxs: (hash, txs) => node.receiveTxs(hash, txs),
+    deliverEb: async (hash, bytes, priority) => {
+      if (priority?.cls === 2) {
+        await storeAhead(node, hash, bytes);
+        // a macrotask boundary: messages that arrived during the write run before the node's part
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await node.receiveEb(bytes);
+    },
+    deliverTxs: async (hash, txs, priority, indices) => {
+      if (priority?.cls === 2 && indices?.length === txs.length) {
+        // §13.3 background: straight into the store (which checks each tx against its reference);
+        // a completed closure reaches the node through the store's completion listener
+        await node.ebStore.addClosureTxs(
+          hash,
+          txs.map((bytes, k) => ({ index: indices[k]!, bytes })),
+        );
+        return;
+      }
+      await node.receiveTxs(hash, txs);
+    },
+    // background (P2) deliveries wait for this: stale Leios work never queues ahead of Praos (§13.3)
+    idle: () => node.idle(),
     priority: (slot, certified) => ebPriority(node, slot, certified),
   };
+}
+
+/**
+ * Store a stale EB before it enters the node's queue (§13.3: stale EBs are fetched in the
+ * background): the database write — a row per reference — then happens outside the node's
+ * serialised work, and the node's own `receiveEb` finds the EB stored and only does its
+ * bookkeeping, so Praos work queued behind it waits milliseconds, not the write. Anything unusual
+ * (unknown EB, wrong size, malformed bytes, a store refusal) is left to `receiveEb`, which
+ * rejects it with the node's own reason.
+ */
+async function storeAhead(node: LeiosNode, hash: Hash32, bytes: Uint8Array): Promise<void> {
+  const info = node.ebInfo(hash);
+  if (!info || info.held || info.invalid || bytes.length !== info.size) return;
+  let refs: ReturnType<typeof decodeEb>['refs'];
+  try {
+    refs = decodeEb(bytes, node.params).refs;
+  } catch {
+    return; // malformed: receiveEb marks the EB invalid and says why
+  }
+  try {
+    await node.ebStore.putEb({ bytes, refs, rbHash: info.rbHash, slot: info.slot as Slot, announced: { hash, size: info.size } });
+  } catch (e) {
+    if (!isStorageError(e)) throw e;
+    // refused (e.g. the stale-EB storage bound): receiveEb repeats the write and reports it
+  }
 }
 
 /**

@@ -546,21 +546,21 @@ export class EbStore {
   /**
    * Promote to immutable every EB certified by a selected-chain RB at or below the immutable tip
    * (PROTOCOL.md §10: certified closures are kept forever). Idempotent; returns the promoted EBs.
+   * One statement (the immutable tip is read inside it), so it can join the caller's transaction
+   * (`outer`): the node moves its ledger checkpoint in the same one.
    *
    * @example `await ebStore.promoteImmutable()`
    */
-  async promoteImmutable(): Promise<Hash32[]> {
-    const imm = await this.chainDb.immutableTip();
-    if (!imm) return [];
-    const rows = await this.database.raw.query<{ hash: Uint8Array }>(
+  async promoteImmutable(outer?: TxContext): Promise<Hash32[]> {
+    const rows = await (outer ?? this.database.raw).query<{ hash: Uint8Array }>(
       `update ebs e set immutable = true
         where not e.immutable and exists (
           select 1 from rb_headers p
             join rb_headers h on h.prev_hash = p.hash and h.certified_eb
             join chain c on c.hash = h.hash
-           where p.eb_hash = e.hash and c.block_no <= $1)
+           where p.eb_hash = e.hash and c.block_no <= (select max(block_no) from chain) - $1::int8)
         returning e.hash`,
-      [imm.blockNo],
+      [this.chainDb.k],
     );
     return rows.map((r) => r.hash as Hash32);
   }
