@@ -25,6 +25,9 @@ import { buildTopStakeCommittee, decodeCertificate, decodeEb, decodeRbBlock, ver
 import type { Hash32 } from '@leios/shared/types';
 import { bitmapFromIndices } from '@leios/shared/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The page's DOM, as the callbacks evaluated in Chromium see it (this file is typechecked without lib.dom). */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
 import { Devnet, DEVNET_DEFAULTS } from '../storage-node/src/cli/devnet';
 
 const CHROMIUM = '/usr/bin/chromium';

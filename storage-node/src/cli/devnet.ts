@@ -433,7 +433,11 @@ export class Devnet {
     delete base.env;
     delete base.ratelimits;
     delete base.$schema;
-    return { ...base, name: `leios-devnet-${r.name}`, main, ...(noBundle ? { no_bundle: true } : {}), dev: { ip: '127.0.0.1', port: r.port }, vars };
+    // The Worker name carries this devnet's genesis: wrangler dev's local registry resolves
+    // Workers (and their Durable Objects) by name across processes, so two devnets on one machine
+    // with plain `leios-devnet-relay-0` names would talk to each other's RelayHub.
+    const net = String(vars.GENESIS_HASH ?? '').slice(0, 12);
+    return { ...base, name: `leios-devnet-${net}-${r.name}`, main, ...(noBundle ? { no_bundle: true } : {}), dev: { ip: '127.0.0.1', port: r.port }, vars };
   }
 
   /**
