@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { DEVNET_PARAMS, type ProtocolParams, protocolParamsVar } from '@leios/shared/protocol';
 import { ConfigError, currentEpoch, DEFAULT_ANON_LIMITS, type Env, parseConfig } from './index';
 
 const base = env as unknown as Env;
@@ -54,6 +55,39 @@ describe('parseConfig', () => {
       messages: 50,
       sessionsPerIp: 0,
     });
+  });
+
+  it('takes every consensus parameter of a genesis from PROTOCOL_PARAMS (what the devnet passes its relays)', () => {
+    // a network that differs from the defaults in every parameter the relay checks with
+    const p: ProtocolParams = {
+      ...DEVNET_PARAMS,
+      slotLengthMs: 200,
+      epochLength: 300,
+      ledgerMode: 'opaque',
+      securityParam: 7,
+      activeSlotCoeff: { num: 1n, den: 2n },
+      committeeMode: 'fait-accompli',
+      lHdr: 2,
+      lVote: 5,
+      lDiff: 6,
+      committeeSize: 33,
+      faCommitteeSize: 21,
+      quorum: { num: 4n, den: 5n },
+      maxRbBodySize: 2000,
+      maxEbSize: 100_000,
+      maxEbTxBytes: 1_000_000,
+      maxHeaderSize: 1500,
+      maxTxSize: 9000,
+      minFeeA: 3,
+      minFeeB: 2,
+      maxReplyTxs: 77,
+      maxReplyBytes: 123_456,
+      voteRetentionS: 60,
+      maxSkewMs: 250,
+    };
+    for (const k of Object.keys(p) as (keyof ProtocolParams)[]) expect(p[k], k).not.toEqual(DEVNET_PARAMS[k]);
+    const cfg = parseConfig(withVars({ PROTOCOL_PARAMS: protocolParamsVar(p), SLOT_LENGTH_MS: '200', EPOCH_LENGTH: '300', LEDGER_MODE: 'opaque' }));
+    expect(cfg.params).toEqual(p);
   });
 
   it('computes the wall-clock epoch (§3.2)', () => {

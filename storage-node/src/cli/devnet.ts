@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { toHex } from '@leios/shared/bytes';
-import type { ProtocolParams } from '@leios/shared/protocol';
+import { type ProtocolParams, protocolParamsVar } from '@leios/shared/protocol';
 import type { NodeStatus } from '../api/index';
 import { createDevnetGenesis, type DevnetGenesis, writeDevnetGenesis } from './genesis';
 import { type GeneratedTx, TxGenerator } from './txgen';
@@ -394,6 +394,9 @@ export class Devnet {
       SYSTEM_START: g.systemStart,
       SLOT_LENGTH_MS: String(g.params.slotLengthMs),
       EPOCH_LENGTH: String(g.params.epochLength),
+      // Every consensus parameter of this genesis (f, k, committee, sizes): a relay left on its
+      // defaults refuses the headers of a devnet started with other params (--param, tests).
+      PROTOCOL_PARAMS: protocolParamsVar(g.params),
       PEER_SECRETS: peerSecrets,
     }));
   }
@@ -490,8 +493,10 @@ export class Devnet {
         '--persist-to',
         join(r.dir, 'state'),
         '--show-interactive-dev-session=false',
+        // 'log' is the level of the Worker's console.log: the RelayHub's JSON events (header
+        // rejections, penalties, session closes) then land in relay-<j>.log beside the node logs
         '--log-level',
-        'warn',
+        'log',
       ],
       { cwd: EDGE_DIR, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }, logPath: r.logPath },
     );

@@ -250,6 +250,28 @@ export function formatRational(r: Rational): string {
   return `${r.num}/${r.den}`;
 }
 
+/**
+ * The relay's `PROTOCOL_PARAMS` variable for a network: every consensus parameter a relay checks
+ * headers, votes and certificates with (f, k, the committee mode and the whole genesis
+ * `protocolParams` object), by genesis key name, rationals as `"num/den"`. Slot length, epoch
+ * length and ledger mode travel in their own variables. A relay given fewer would check against
+ * the devnet defaults and refuse a network with, say, another f (every header "not leader").
+ *
+ * @example
+ * ```ts
+ * protocolParamsVar(genesis.params) // '{"securityParam":10,"activeSlotCoeff":"1/20",...}'
+ * ```
+ */
+export function protocolParamsVar(p: ProtocolParams): string {
+  const out: Record<string, string | number> = {
+    securityParam: p.securityParam,
+    activeSlotCoeff: formatRational(p.activeSlotCoeff),
+    committeeMode: p.committeeMode,
+  };
+  for (const k of LEIOS_PARAM_KEYS) out[k] = k === 'quorum' ? formatRational(p.quorum) : p[k];
+  return JSON.stringify(out);
+}
+
 /** Sign of `a − b` (−1, 0, 1) by cross-multiplication. @example `compareRational(q, HALF) > 0` */
 export function compareRational(a: Rational, b: Rational): number {
   const l = a.num * b.den;
