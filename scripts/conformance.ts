@@ -43,6 +43,22 @@ export function protocolCases(protocolPath = join(ROOT, '..', 'shared', 'PROTOCO
   return out;
 }
 
+/** A citation: `§16 case 3`, `§16 cases 9, 10 and 12`, `§16 checks 4–6`, `§16 #36`. */
+export const CITATION_RE = /§16 (?:cases? |checks? |#)(\d+(?:(?:, | and |–|-)\d+)*)/g;
+
+/** The check numbers one line cites (see {@link CITATION_RE}). @example `citedChecks('§16 cases 9, 10') // [9, 10]` */
+export function citedChecks(line: string): number[] {
+  const out: number[] = [];
+  for (const m of line.matchAll(CITATION_RE)) {
+    for (const part of m[1]!.split(/, | and /)) {
+      const [a, b] = part.split(/–|-/).map(Number) as [number, number | undefined];
+      // a range `4–6` names 4, 5 and 6 (bounded: §16 has a few dozen checks)
+      for (let n = a; n <= (b !== undefined && b >= a && b - a <= 64 ? b : a); n++) out.push(n);
+    }
+  }
+  return out;
+}
+
 /** Citations `§16 case(s)/check(s) N[, M and K]` in the tracked test files, by check number. */
 export function testCitations(root = ROOT): Map<number, string[]> {
   const files = execFileSync('git', ['ls-files', '*.test.ts'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean);
@@ -50,12 +66,10 @@ export function testCitations(root = ROOT): Map<number, string[]> {
   for (const f of files) {
     const lines = readFileSync(join(root, f), 'utf8').split('\n');
     lines.forEach((line, i) => {
-      for (const m of line.matchAll(/§16 (?:cases? |checks? |#)(\d+(?:(?:, | and |–|-)\d+)*)/g)) {
-        for (const n of m[1]!.match(/\d+/g) ?? []) {
-          const list = found.get(Number(n)) ?? [];
-          list.push(`${f}:${i + 1}`);
-          found.set(Number(n), list);
-        }
+      for (const n of citedChecks(line)) {
+        const list = found.get(n) ?? [];
+        list.push(`${f}:${i + 1}`);
+        found.set(n, list);
       }
     });
   }
