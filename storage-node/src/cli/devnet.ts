@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { toHex } from '@leios/shared/bytes';
 import { type ProtocolParams, protocolParamsVar } from '@leios/shared/protocol';
 import type { NodeStatus } from '../api/index';
-import { createDevnetGenesis, type DevnetGenesis, writeDevnetGenesis } from './genesis';
+import { createDevnetGenesis, type DevnetGenesis, parseParamFlags, writeDevnetGenesis } from './genesis';
 import { type GeneratedTx, TxGenerator } from './txgen';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -706,6 +706,9 @@ const HELP = `npm run devnet -- [options]     (or: leios devnet [options])
   --tx-outputs K     payment outputs per tx (larger txs; default 1)
   --rb-bytes B       max RB body size S_RB (devnet default 4096, so a modest tx rate overflows RBs
                      into EBs; 90112 is the §15 value)
+  --param KEY=VALUE  a genesis parameter (repeatable; relays get them too): epochLength,
+                     securityParam, activeSlotCoeff (num/den), lHdr, lVote, lDiff,
+                     committeeSize, quorum (num/den), maxEbSize, maxEbTxBytes, …
   --topology T       full (every node dials every relay) | ring (default full)
   --duration S       stop after S seconds (default: until Ctrl-C)
   --postgres         one database per node on DATABASE_URL instead of PGlite
@@ -759,6 +762,7 @@ export async function devnetMain(argv: readonly string[]): Promise<number> {
       'tx-rate': { type: 'string' },
       'tx-outputs': { type: 'string' },
       'rb-bytes': { type: 'string' },
+      param: { type: 'string', multiple: true },
       topology: { type: 'string' },
       duration: { type: 'string' },
       postgres: { type: 'boolean' },
@@ -794,7 +798,7 @@ export async function devnetMain(argv: readonly string[]): Promise<number> {
     apiBasePort: num(values['api-port'], DEVNET_DEFAULTS.apiBasePort, 'api-port'),
     relayBasePort: num(values['relay-port'], DEVNET_DEFAULTS.relayBasePort, 'relay-port'),
     ...(values['tx-outputs'] ? { outputsPerTx: num(values['tx-outputs'], 1, 'tx-outputs') } : {}),
-    params: { maxRbBodySize: num(values['rb-bytes'], 4096, 'rb-bytes') },
+    params: { maxRbBodySize: num(values['rb-bytes'], 4096, 'rb-bytes'), ...parseParamFlags(values.param ?? []) },
     log: (l) => process.stdout.write(`[devnet] ${l}\n`),
   };
   if (opts.nodes < 1 || opts.relays < 1) throw new Error('need at least one node and one relay');

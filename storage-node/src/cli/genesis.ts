@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { toHex } from '@leios/shared/bytes';
-import { type CreatedGenesis, createGenesis, type ProtocolParams, parseRational } from '@leios/shared/protocol';
+import { type CreatedGenesis, createGenesis, INTEGER_BOUNDS, LEIOS_PARAM_KEYS, type ProtocolParams, parseRational } from '@leios/shared/protocol';
 
 /** Options of {@link createDevnetGenesis}. */
 export interface DevnetGenesisOptions {
@@ -72,6 +72,45 @@ export async function writeDevnetGenesis(dir: string, g: DevnetGenesis): Promise
   return path;
 }
 
+/**
+ * The genesis parameters `--param KEY=VALUE` may set: k, f, the epoch length and the whole
+ * `protocolParams` object (§3.1), by genesis key name. Not the slot length (`--slot-ms`), the
+ * ledger mode (the tx generator builds UTxO txs) nor the committee mode (nodes run top-stake
+ * committees only).
+ */
+export const SETTABLE_PARAMS: readonly string[] = ['epochLength', 'securityParam', 'activeSlotCoeff', ...LEIOS_PARAM_KEYS];
+
+/**
+ * Parse repeated `--param KEY=VALUE` flags into parameter overrides. Rationals (`activeSlotCoeff`,
+ * `quorum`) are `"num/den"`, the rest decimal integers; the ranges are checked when the genesis is
+ * built (validateProtocolParams names the parameter).
+ *
+ * @example
+ * ```ts
+ * parseParamFlags(['lHdr=3', 'activeSlotCoeff=1/10']) // { lHdr: 3, activeSlotCoeff: { num: 1n, den: 10n } }
+ * ```
+ */
+export function parseParamFlags(flags: readonly string[]): Partial<ProtocolParams> {
+  const out: Record<string, unknown> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const key = eq < 0 ? flag : flag.slice(0, eq);
+    const value = eq < 0 ? '' : flag.slice(eq + 1).trim();
+    if (!SETTABLE_PARAMS.includes(key)) throw new Error(`--param ${key}: not a settable parameter (one of ${SETTABLE_PARAMS.join(', ')})`);
+    if (eq < 0 || value === '') throw new Error(`--param ${key}: expected ${key}=VALUE`);
+    if (key in out) throw new Error(`--param ${key}: given twice`);
+    if (key === 'activeSlotCoeff' || key === 'quorum') out[key] = parseRational(value, key);
+    else {
+      if (!/^(0|[1-9][0-9]{0,15})$/.test(value)) throw new Error(`--param ${key}: expected a decimal integer, got ${JSON.stringify(value)}`);
+      const n = Number(value);
+      const [lo, hi] = INTEGER_BOUNDS[key as keyof typeof INTEGER_BOUNDS];
+      if (n < lo || n > hi) throw new Error(`--param ${key}: ${n} is outside [${lo}, ${hi}]`);
+      out[key] = n;
+    }
+  }
+  return out as Partial<ProtocolParams>;
+}
+
 const HELP = `leios genesis create [options]
   --out DIR            output directory (default .leios/genesis)
   --stakes LIST        comma-separated pool stakes in lovelace (default 3e9,2e9,1e9)
@@ -79,6 +118,8 @@ const HELP = `leios genesis create [options]
   --outputs N          outputs per funded key (default 256)
   --slot-ms MS         slot length (default 1000)
   --f NUM/DEN          active slot coefficient (default 1/20)
+  --param KEY=VALUE    any other genesis parameter (repeatable): epochLength, securityParam,
+                       lHdr, lVote, lDiff, committeeSize, quorum (num/den), maxRbBodySize, …
   --start ISO|now      system start (default now)
 `;
 
@@ -98,6 +139,7 @@ export async function genesisMain(argv: readonly string[]): Promise<number> {
       outputs: { type: 'string', default: '256' },
       'slot-ms': { type: 'string', default: '1000' },
       f: { type: 'string' },
+      param: { type: 'string', multiple: true },
       start: { type: 'string', default: 'now' },
       help: { type: 'boolean' },
     },
@@ -106,7 +148,7 @@ export async function genesisMain(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const params: Partial<ProtocolParams> = { slotLengthMs: Number(values['slot-ms']) };
+  const params: Partial<ProtocolParams> = { slotLengthMs: Number(values['slot-ms']), ...parseParamFlags(values.param ?? []) };
   if (values.f) Object.assign(params, { activeSlotCoeff: parseRational(values.f, 'activeSlotCoeff') });
   const g = createDevnetGenesis({
     stakes: values.stakes.split(',').map((s) => BigInt(s.trim())),
