@@ -194,9 +194,7 @@ export function verifyCertificate(
     if (e instanceof CryptoError) throw new CertificateError('InvalidSignature', e.message);
     throw e;
   }
-  let aggPk = committee.seat(seats[0]!)!.voteKey!;
-  for (let k = 1; k < seats.length; k++) aggPk = aggPk.add(committee.seat(seats[k]!)!.voteKey!);
-  if (!pairingCheck(sig, hashToG1(voteMessage(rbHash), SIG_DST), aggPk)) {
+  if (!pairingCheck(sig, hashToG1(voteMessage(rbHash), SIG_DST), committee.aggregateKey(seats))) {
     throw new CertificateError('InvalidSignature', 'aggregate signature does not verify over the vote message');
   }
   return { seats, signedStake: weight };

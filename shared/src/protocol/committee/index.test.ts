@@ -141,4 +141,31 @@ describe('top-stake committee (PROTOCOL.md §6.1)', () => {
       { numRuns: 200 },
     );
   });
+
+  it('aggregateKey: the signers\' key sum, also when computed as total minus non-signers (§6.5 step 4)', () => {
+    const keys = Array.from({ length: 10 }, (_, i) => {
+      const k = blsKeyGen(new Uint8Array(32).fill(0x90 + i));
+      return { ...k, pop: popProve(k.secretKey) };
+    });
+    // 14 pools: 10 keyed, 4 keyless (no key)
+    const pools: PoolInput[] = Array.from({ length: 14 }, (_, i) => {
+      const k = i < 10 ? keys[i]! : null;
+      return { poolId: poolId(0x40, i), coldVk: new Uint8Array(32), stake: BigInt(100 - i), vrfKey: VRF, voteKey: k && { vk: k.publicKey, pop: k.pop } };
+    });
+    const committee = buildTopStakeCommittee(pools, { committeeSize: 14, quorum: TAU });
+    const keyed = committee.seats.filter((s) => s.voteKey !== null).map((s) => s.seat as number);
+    expect(keyed.length).toBe(10);
+    fc.assert(
+      fc.property(fc.subarray(keyed, { minLength: 1 }), (seats) => {
+        let naive = committee.seat(seats[0]!)!.voteKey!;
+        for (const s of seats.slice(1)) naive = naive.add(committee.seat(s)!.voteKey!);
+        expect(committee.aggregateKey(seats).equals(naive)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+    const keyless = committee.seats.find((s) => s.voteKey === null)!.seat;
+    expect(() => committee.aggregateKey([keyed[0]!, keyless])).toThrow(/no vote key/);
+    expect(() => committee.aggregateKey(keyed.concat([keyless]))).toThrow(/no vote key/);
+    expect(() => committee.aggregateKey([])).toThrow(RangeError);
+  });
 });

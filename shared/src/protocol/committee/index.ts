@@ -122,6 +122,57 @@ export class Committee {
     return s !== undefined && s.voteKey !== null;
   }
 
+  /** Sum of every keyed seat's vote key, computed on first use (see {@link Committee.aggregateKey}). */
+  private keyedTotal: { sum: G2Point; keyed: number } | undefined;
+
+  /**
+   * The aggregate vote key of `seats` (§6.5 step 4): `Σ pk_i`. Every seat must be keyed (the
+   * caller has checked step 2). A certificate is signed by at least τ of the stake, usually most
+   * seats, so when more than half the keyed seats sign this is computed as the committee's total
+   * key (summed once per committee) minus the non-signers' keys: 225 G2 additions instead of 675 at
+   * N_c = 900, τ = 3/4. Both ways give the same point.
+   *
+   * @example
+   * ```ts
+   * pairingCheck(sig, hashToG1(voteMessage(rbHash)), committee.aggregateKey(seats))
+   * ```
+   */
+  aggregateKey(seats: readonly number[]): G2Point {
+    const keyOf = (i: number): G2Point => {
+      const k = this.seats[i]?.voteKey;
+      if (k === null || k === undefined) throw new RangeError(`seat ${i} has no vote key`);
+      return k;
+    };
+    if (seats.length === 0) throw new RangeError('no seats to aggregate');
+    if (this.keyedTotal === undefined) {
+      let sum: G2Point | undefined;
+      let keyed = 0;
+      for (const s of this.seats) {
+        if (s.voteKey === null) continue;
+        sum = sum === undefined ? s.voteKey : sum.add(s.voteKey);
+        keyed++;
+      }
+      if (sum === undefined) throw new RangeError('the committee has no keyed seat');
+      this.keyedTotal = { sum, keyed };
+    }
+    if (2 * seats.length <= this.keyedTotal.keyed) {
+      let agg = keyOf(seats[0]!);
+      for (let k = 1; k < seats.length; k++) agg = agg.add(keyOf(seats[k]!));
+      return agg;
+    }
+    const signing = new Uint8Array(this.size);
+    for (const i of seats) {
+      keyOf(i);
+      signing[i] = 1;
+    }
+    let agg = this.keyedTotal.sum;
+    for (let i = 0; i < this.size; i++) {
+      const k = this.seats[i]!.voteKey;
+      if (k !== null && signing[i] === 0) agg = agg.subtract(k);
+    }
+    return agg;
+  }
+
   /** `τ_den · weight >= τ_num · S` (§6.5 step 3), exact. @example `c.meetsQuorum(750n)` */
   meetsQuorum(weight: bigint): boolean {
     return this.quorum.den * weight >= this.quorum.num * this.totalStake;
