@@ -94,6 +94,11 @@ export const RELAY_BOUNDS = {
   voteRbs: 512,
   /** How long a block-fetch request for a header whose block is on its way waits for it. */
   blockWaitMs: 5_000,
+  /** An epoch no storage node served is asked for again after this long (§12: 404 until η is fixed). */
+  epochMissingTtlMs: 10_000,
+  /** A follower re-intersects after a deferred header: first wait, doubling up to the max. */
+  deferredHeaderFirstWaitMs: 1_000,
+  deferredHeaderMaxWaitMs: 10_000,
   offerTtlMs: 30_000,
 } as const;
 
@@ -145,7 +150,22 @@ export interface RelayOptions {
   /** Wall clock (ms since the Unix epoch). */
   now?: () => number;
   log?: (fields: Record<string, unknown>) => void;
+  /**
+   * How long an epoch the storage nodes did not serve stays "unknown" before it is asked for
+   * again, and how long a chain-sync follower waits before it re-intersects to have a header of
+   * such an epoch sent again (first wait, then doubling up to the max). Defaults:
+   * {@link RELAY_BOUNDS}.
+   */
+  epochRetry?: { missingTtlMs: number; firstWaitMs: number; maxWaitMs: number };
 }
+
+/**
+ * What became of a delivered header: held (valid, in the tree), refused (invalid, a third for its
+ * slot and issuer, or from a reader: the sender was penalised), or deferred (its epoch's pools are
+ * not available yet, §12 404, or no storage node answered: it could not be checked, nobody is at
+ * fault, and it must be delivered again later).
+ */
+export type HeaderOutcome = 'held' | 'refused' | 'deferred';
 
 /** One EB the relay knows of (from a held header's announcement). */
 export interface EbRecord {
@@ -243,7 +263,7 @@ export class Relay {
   private readonly now: () => number;
   private readonly log: (fields: Record<string, unknown>) => void;
   private readonly upstream: RelayUpstream | undefined;
-  private readonly inflightHeaders = new Map<string, Promise<boolean>>();
+  private readonly inflightHeaders = new Map<string, Promise<HeaderOutcome>>();
   /** Peers that served each header (block-fetch sources), bounded with the tree. */
   private readonly headerSources = new Map<string, Set<RelayPeer>>();
   private readonly blocks = new Map<string, Uint8Array>();
@@ -270,13 +290,21 @@ export class Relay {
     this.log = opts.log ?? (() => undefined);
     this.upstream = opts.upstream;
     this.tree = new HeaderTree(RELAY_BOUNDS.headers);
+    this.epochRetry = opts.epochRetry ?? {
+      missingTtlMs: RELAY_BOUNDS.epochMissingTtlMs,
+      firstWaitMs: RELAY_BOUNDS.deferredHeaderFirstWaitMs,
+      maxWaitMs: RELAY_BOUNDS.deferredHeaderMaxWaitMs,
+    };
     this.epochs = new EpochCache(opts.loadEpoch, opts.params, {
+      missingTtlMs: this.epochRetry.missingTtlMs,
       onBuild: (epoch, s) => this.log({ event: 'committee-built', epoch, keys: s.keys, slices: s.slices, maxSliceMs: Math.round(s.maxSliceMs), finalMs: Math.round(s.finalMs) }),
     });
     this.stabilityWindow = stabilityWindow(opts.params);
   }
 
   private readonly stabilityWindow: number;
+  /** See {@link RelayOptions.epochRetry}. */
+  readonly epochRetry: { readonly missingTtlMs: number; readonly firstWaitMs: number; readonly maxWaitMs: number };
 
   /** Epochs whose committee build this relay has started (each logged once if it fails). */
   private readonly preparing = new WeakSet<EpochData>();
@@ -350,7 +378,12 @@ export class Relay {
    * (the first chain-sync header after an intersection). Resolves to whether it is held.
    */
   ingestHeader(bytes: Uint8Array, from: RelayPeer | null, opts: { root: boolean; proto: WireProtocolName }): Promise<boolean> {
-    if (this.fromReader(from, opts.proto, 'a header')) return Promise.resolve(false);
+    return this.ingestHeaderOutcome(bytes, from, opts).then((o) => o === 'held');
+  }
+
+  /** {@link Relay.ingestHeader}, saying why a header is not held (a chain-sync follower must redo a deferred one). */
+  ingestHeaderOutcome(bytes: Uint8Array, from: RelayPeer | null, opts: { root: boolean; proto: WireProtocolName }): Promise<HeaderOutcome> {
+    if (this.fromReader(from, opts.proto, 'a header')) return Promise.resolve('refused');
     let hash: Uint8Array;
     let header: RbHeader;
     try {
@@ -360,7 +393,7 @@ export class Relay {
       if (!(e instanceof DecodeError)) throw e;
       this.stats.headersRejected++;
       from?.penalise(opts.proto, PENALTY.invalidHeader, `undecodable header: ${e.message}`);
-      return Promise.resolve(false);
+      return Promise.resolve('refused');
     }
     const hex = toHex(hash);
     if (from !== null) this.noteSource(hex, from);
@@ -368,7 +401,7 @@ export class Relay {
     if (held !== undefined) {
       if (opts.root && !held.anchored) this.tree.insert(header, { root: true });
       if (from !== null) this.wantBlock(hex, header);
-      return Promise.resolve(!held.invalid);
+      return Promise.resolve(held.invalid ? 'refused' : 'held');
     }
     let p = this.inflightHeaders.get(hex);
     if (p === undefined) {
@@ -388,13 +421,14 @@ export class Relay {
     if (s.size < 8) s.add(from);
   }
 
-  private async admitHeader(h: RbHeader, hex: string, from: RelayPeer | null, opts: { root: boolean; proto: WireProtocolName }): Promise<boolean> {
+  private async admitHeader(h: RbHeader, hex: string, from: RelayPeer | null, opts: { root: boolean; proto: WireProtocolName }): Promise<HeaderOutcome> {
     const epoch = epochOfSlot(h.slot, this.params.epochLength);
     const data = await this.epochs.get(epoch);
     if (data === null) {
-      // The storage nodes do not know this epoch yet (§12: nonce not fixed): nothing to check with.
-      this.log({ event: 'header-dropped', rb: hex, reason: `epoch ${epoch} unknown` });
-      return false;
+      // The storage nodes do not know this epoch yet (§12: nonce not fixed) or did not answer:
+      // nothing to check with. Deferred, not refused: the sender broke no rule.
+      this.log({ event: 'header-deferred', rb: hex, reason: `epoch ${epoch} unknown` });
+      return 'deferred';
     }
     try {
       validateHeaderStateless(h, { snapshot: data.snapshot, params: this.params, clock: this.clock, nowMs: this.now() });
@@ -408,14 +442,14 @@ export class Relay {
       this.stats.headersRejected++;
       from?.penalise(opts.proto, PENALTY.invalidHeader, `invalid header: ${e.message}`);
       this.log({ event: 'header-rejected', rb: hex, reason: e.message });
-      return false;
+      return 'refused';
     }
     const admission = this.tree.admit(h);
     if (admission === 'third') {
       // §10.4, §16 case 33: at most two distinct headers per (slot, issuer).
       this.stats.thirdHeaders++;
       from?.penalise(opts.proto, PENALTY.thirdHeader, `a third header for slot ${h.slot} and one issuer`);
-      return false;
+      return 'refused';
     }
     if (admission === 'equivocation') this.log({ event: 'equivocation', slot: h.slot, issuer: toHex(h.issuerPoolId) });
     this.tree.insert(h, { root: opts.root });
@@ -436,7 +470,7 @@ export class Relay {
     }
     this.replayVotes(hex);
     if (from !== null) this.wantBlock(hex, h);
-    return true;
+    return 'held';
   }
 
   // ------------------------------------------------------------------------------------------

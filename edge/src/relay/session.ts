@@ -293,19 +293,40 @@ export class RelaySession implements RelayPeer {
     this.conn.close(1011, 'internal');
   }
 
-  /** Chain-sync client: the peer's selected chain into the relay's tree, one header at a time. */
+  /**
+   * Chain-sync client: the peer's selected chain into the relay's tree, one header at a time.
+   *
+   * A header that could not be checked yet (its epoch's pools not served: §12 404 before η is
+   * fixed, or no storage node answered) must not be skipped: every later header would lack its
+   * parent and the relay's chain would stop there for good. The follower waits (first wait,
+   * doubling, capped: {@link Relay.epochRetry}) and intersects again, so the peer sends the
+   * chain from the relay's best header on, that header included.
+   */
   private async follow(cs: ChainSyncClient): Promise<void> {
-    const r: IntersectResult = await cs.findIntersect(intersectPoints(this.relay));
-    // After an intersection the relay does not hold, the next header may root the tree.
-    let root = !r.found || r.point === null || this.relay.tree.get(toHex(r.point.hash)) === undefined;
+    const intersect = async (): Promise<boolean> => {
+      const r: IntersectResult = await cs.findIntersect(intersectPoints(this.relay));
+      // After an intersection the relay does not hold, the next header may root the tree.
+      return !r.found || r.point === null || this.relay.tree.get(toHex(r.point.hash)) === undefined;
+    };
+    let root = await intersect();
+    let waitMs = this.relay.epochRetry.firstWaitMs;
     while (!this.conn.closed) {
       const u = await cs.requestNext();
       if (u.type === 'RollBackward') {
         root = u.point !== null && this.relay.tree.get(toHex(u.point.hash)) === undefined;
         continue;
       }
-      await this.relay.ingestHeader(u.header.bytes.slice(), this, { root, proto: 'chain-sync' });
+      const outcome = await this.relay.ingestHeaderOutcome(u.header.bytes.slice(), this, { root, proto: 'chain-sync' });
       root = false;
+      if (outcome !== 'deferred') {
+        waitMs = this.relay.epochRetry.firstWaitMs;
+        continue;
+      }
+      this.log({ event: 'chain-sync-deferred', session: this.id, retryInMs: waitMs });
+      await new Promise((r) => setTimeout(r, waitMs));
+      waitMs = Math.min(2 * waitMs, this.relay.epochRetry.maxWaitMs);
+      if (this.conn.closed) return;
+      root = await intersect();
     }
   }
 
