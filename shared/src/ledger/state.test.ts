@@ -22,7 +22,9 @@ import {
   MemoryUtxo,
   OverlayUtxo,
   type Tx,
+  type UtxoDelta,
   type UtxoEntry,
+  undoDataOf,
   utxoEntryDigest,
   utxoKey,
   UtxoSetHasher,
@@ -273,6 +275,69 @@ describe('ledger state properties', () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('no-validate per-tx deltas built on first read, after later commits and rollbacks, equal applyBlock’s; undoDataOf undoes exactly', () => {
+    const show = (es: readonly UtxoEntry[]) => es.map((e) => `${utxoKey(e.ref.txId, e.ref.index)}=${toHex(e.output.address)}:${e.output.amount}`);
+    const view = (d: BlockDelta) =>
+      d.txs.map((t) => [toHex(t.txId), toHex(t.txHash), String(t.fee), t.keyRegs.length, ...show(t.consumed), '|', ...show(t.produced)]);
+    fc.assert(
+      fc.property(chainPlan, fc.nat(), (plan, cut) => {
+        const blocks = materialise(plan).map((b) => ({ ...b, level: 'noValidate' as const }));
+        const c = MemoryUtxo.fromEntries(GENESIS);
+        const p = MemoryUtxo.fromEntries(GENESIS);
+        const expected: BlockDelta[] = [];
+        const lazy: BlockDelta[] = [];
+        const undo: UtxoDelta[] = [];
+        const hashes = [toHex(c.stateHash())];
+        for (const b of blocks) {
+          const dp = applyBlock(p, b);
+          p.apply(dp);
+          expected.push(dp);
+          const dc = commitBlock(c, b);
+          lazy.push(dc);
+          undo.push(undoDataOf(dc));
+          expect(undo.at(-1)!.consumed).toBe(dc.consumed);
+          expect(undo.at(-1)!.produced).toBe(dc.produced);
+          hashes.push(toHex(c.stateHash()));
+        }
+        // roll a suffix back through the undo data alone (§7.4), then replay it: every state hash
+        // comes back, and nothing has read the first deltas' txs yet
+        const k = cut % (blocks.length + 1);
+        for (let i = blocks.length - 1; i >= k; i--) {
+          c.undo(undo[i]!);
+          expect(toHex(c.stateHash())).toBe(hashes[i]);
+        }
+        for (let i = k; i < blocks.length; i++) {
+          commitBlock(c, blocks[i]!);
+          expect(toHex(c.stateHash())).toBe(hashes[i + 1]);
+        }
+        expect(sortedEntries(c)).toEqual(sortedEntries(p));
+        lazy.forEach((d, i) => {
+          expect(view(d)).toEqual(view(expected[i]!));
+          expect(blockFees(d)).toBe(blockFees(expected[i]!));
+          expect(d.txs).toBe(d.txs); // built once
+        });
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('a MemoryUtxo’s state hash does not follow later changes to the arrays of a delta it applied or undid', () => {
+    const u = MemoryUtxo.fromEntries(GENESIS);
+    const made = { ref: { txId: genesisTxId(999), index: 1 }, output: GENESIS[0]!.output };
+    const consumed: UtxoEntry[] = [GENESIS[0]!];
+    const produced: UtxoEntry[] = [made];
+    u.apply({ consumed, produced });
+    // the caller reuses its arrays: the pending hash updates must not see that
+    consumed.length = 0;
+    produced.length = 0;
+    expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash([...u.entries()])));
+    const back = { consumed: [GENESIS[0]!], produced: [made] };
+    u.undo(back);
+    back.consumed.length = 0;
+    back.produced.length = 0;
+    expect(toHex(u.stateHash())).toBe(toHex(utxoSetHash(GENESIS)));
   });
 
   it('composeDeltas of consecutive block deltas is one delta with their effect; UtxoSetHasher follows it', () => {

@@ -151,8 +151,9 @@ export function applyBlock(view: UtxoView, block: LedgerBlock, ctx: LedgerContex
  * A block whose txs all run at *no-validate* (a CertRB, which carries no txs of its own, §4.2;
  * or a replay at `level: 'noValidate'`) takes a direct path: no overlay, no per-tx checks beyond
  * §5.3's "a missing input invalidates the CertRB" (and the already-applied guard that keeps undo
- * exact), one Map operation per input and output on the set itself. This is what makes
- * no-validate much cheaper than *reapply* rather than just somewhat cheaper.
+ * exact), one Map operation per input and output on the set itself, and the per-tx deltas of the
+ * result are only built if its `txs` is read. This is what makes no-validate much cheaper than
+ * *reapply* rather than just somewhat cheaper.
  *
  * @example
  * ```ts
@@ -168,17 +169,80 @@ export function commitBlock(utxo: MemoryUtxo, block: LedgerBlock, ctx: LedgerCon
   }
   const ebTxs = block.certifiedEb?.txs ?? [];
   const all = ebTxs.length === 0 ? block.txs : block.txs.length === 0 ? ebTxs : [...ebTxs, ...block.txs];
-  const deltas: TxDelta[] = [];
-  const r = utxo[COMMIT_NO_VALIDATE](all, deltas);
+  const r = utxo[COMMIT_NO_VALIDATE](all);
   if ('rule' in r) {
     const eb = r.at < ebTxs.length;
     const tx = all[r.at]!;
     throw new BlockTxError(eb ? 'eb' : 'rb', eb ? r.at : r.at - ebTxs.length, tx.id, new TxInvalidError(r.rule, r.detail));
   }
-  const d: BlockDelta = { txs: deltas, consumed: r.consumed, produced: r.produced };
-  const k = keysFor(r);
-  rememberKeys(d, k.ck, k.pk);
-  return d;
+  // the lazy per-tx deltas read the tx list later: a copy if it is the caller's own array
+  return new CommittedBlockDelta(r.delta, all === block.txs || all === ebTxs ? all.slice() : all, r.spent, r.made);
+}
+
+/**
+ * The {@link BlockDelta} of {@link commitBlock}'s direct no-validate path. The net lists (the undo
+ * data and what the state hash and a database follow) are made by the commit; the per-tx deltas
+ * are made on the first read of {@link txs}, from the block's txs and the entries the commit
+ * recorded in order, and then the sources are dropped. Why lazily: §5.3 needs none of them to
+ * commit, undo or hash, a node only reads the txs' key registrations (which it takes from the
+ * txs), and one object and two arrays per tx were 10-20% of the no-validate time (bench/node.ts
+ * A/B). The result is the same whenever it is read: txs and entries are immutable, and `spent` /
+ * `made` are fixed at commit.
+ */
+class CommittedBlockDelta implements BlockDelta {
+  readonly consumed: readonly UtxoEntry[];
+  readonly produced: readonly UtxoEntry[];
+  private built: readonly TxDelta[] | undefined;
+  private source: { readonly txs: readonly Tx[]; readonly spent: readonly UtxoEntry[]; readonly made: readonly UtxoEntry[] } | undefined;
+
+  constructor(net: UtxoDelta, txs: readonly Tx[], spent: readonly UtxoEntry[], made: readonly UtxoEntry[]) {
+    this.consumed = net.consumed;
+    this.produced = net.produced;
+    this.source = { txs, spent, made };
+    // the keys the commit remembered for its net lists serve this object too (same arrays)
+    const k = keysFor(net);
+    rememberKeys(this, k.ck, k.pk);
+  }
+
+  get txs(): readonly TxDelta[] {
+    if (this.built === undefined) {
+      const { txs, spent, made } = this.source!;
+      const out = new Array<TxDelta>(txs.length);
+      let i = 0;
+      let j = 0;
+      for (let t = 0; t < txs.length; t++) {
+        const tx = txs[t]!;
+        const b = tx.body;
+        const consumed = spent.slice(i, i + b.inputs.length);
+        const produced = made.slice(j, j + b.outputs.length);
+        i += b.inputs.length;
+        j += b.outputs.length;
+        out[t] = { txId: tx.id, txHash: tx.hash, fee: b.fee, keyRegs: b.keyRegs, consumed, produced };
+      }
+      this.built = out;
+      this.source = undefined;
+    }
+    return this.built;
+  }
+}
+
+/**
+ * The net change of a block delta alone, `{ consumed, produced }` (the same arrays, keys kept for
+ * {@link MemoryUtxo.undo} and `composeDeltas`): what an undo log keeps. Keeping the whole
+ * {@link BlockDelta} would also keep its per-tx deltas, or for {@link commitBlock}'s no-validate
+ * path the block's decoded txs they would be built from, for as long as the block can be rolled
+ * back.
+ *
+ * @example
+ * ```ts
+ * undoLog.push(undoDataOf(commitBlock(utxo, block))); // later: utxo.undo(undoLog.pop()!)
+ * ```
+ */
+export function undoDataOf(d: BlockDelta): UtxoDelta {
+  const net: UtxoDelta = { consumed: d.consumed, produced: d.produced };
+  const k = keysFor(d);
+  rememberKeys(net, k.ck, k.pk);
+  return net;
 }
 
 /** Σ fees of a block delta. */

@@ -30,7 +30,6 @@ import { blake2b256 } from '../crypto/blake2b';
 import type { Hash32 } from '../types/index';
 import { APPLY_KEYED, COMMIT_NO_VALIDATE, hexKey, keysFor, parseRefKey, refKey, refKeyOfHex, rememberKeys, txRefKeys } from './key';
 import type { OutRef, Tx, TxOutput } from './tx';
-import type { TxDelta } from './validate';
 
 /** Read access to a UTxO set: the output at `(txId, index)`, or `undefined` if absent / spent. */
 export interface UtxoView {
@@ -147,20 +146,33 @@ export interface NoValidateFailure {
   readonly detail: string;
 }
 
+/**
+ * What a successful no-validate commit recorded (internal): the net delta (keys remembered), and
+ * every entry each tx spent and created in application order, `spent` input by input and `made`
+ * output by output, from which state.ts builds the per-tx deltas when (if ever) they are read.
+ */
+export interface NoValidateCommit {
+  readonly delta: UtxoDelta;
+  readonly spent: readonly UtxoEntry[];
+  readonly made: readonly UtxoEntry[];
+}
+
 /** Stamps of {@link MadeEntry}s: one per no-validate commit, never reused. */
 let commitStamp = 0;
 
 /**
  * A UTxO entry created by a no-validate commit: it is its own {@link OutRef} (one object per
- * output instead of two) and carries the stamp of the commit that made it, so the commit tells
- * outputs it created from entries of the set without a block-local map. The stamp is reset to 0
- * when the same commit spends the output again (then it is in neither net list).
+ * output instead of two), carries its map key (so the commit keeps no parallel key list) and the
+ * stamp of the commit that made it, so the commit tells outputs it created from entries of the
+ * set without a block-local map. The stamp is reset to 0 when the same commit spends the output
+ * again (then it is in neither net list).
  */
 class MadeEntry implements UtxoEntry, OutRef {
   constructor(
     readonly txId: Hash32,
     readonly index: number,
     readonly output: TxOutput,
+    readonly key: string,
     public stamp: number,
   ) {}
 
@@ -208,12 +220,15 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   private readonly acc = new Sum256();
   /**
    * Entries added / removed since the accumulator was last brought up to date (the sum is
-   * commutative, so the order of folding does not matter). Bounded: past {@link MAX_PENDING}
-   * the digests are folded in eagerly, so a caller that never asks for the hash does not
-   * accumulate memory.
+   * commutative, so the order of folding does not matter), kept as the delta lists themselves
+   * (one push per delta, not per entry: the lists are immutable once made). Bounded: past
+   * {@link MAX_PENDING} entries the digests are folded in eagerly, so a caller that never asks
+   * for the hash does not accumulate memory.
    */
-  private pendingAdd: UtxoEntry[] = [];
-  private pendingRemove: UtxoEntry[] = [];
+  private pendingAdd: (readonly UtxoEntry[])[] = [];
+  private pendingRemove: (readonly UtxoEntry[])[] = [];
+  /** Number of entries in {@link pendingAdd} and {@link pendingRemove}. */
+  private pendingCount = 0;
 
   /** A set holding `entries` (e.g. the genesis `initialUtxo`); throws on a repeated reference. */
   static fromEntries(entries: Iterable<UtxoEntry>): MemoryUtxo {
@@ -234,6 +249,7 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
     this.acc.copyFrom(fresh.acc);
     this.pendingAdd = [];
     this.pendingRemove = [];
+    this.pendingCount = 0;
   }
 
   get(txId: Hash32, index: number): TxOutput | undefined {
@@ -309,50 +325,49 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
       while (i-- > 0) map.set(ck[i]!, was[i]!);
       throw new Error(`MemoryUtxo.apply: ${err}`);
     }
-    for (const e of consumed) this.pendingRemove.push(e);
-    for (const e of produced) this.pendingAdd.push(e);
-    this.bound();
+    // copies: the caller owns the delta's arrays
+    this.pend(produced.slice(), consumed.slice());
   }
 
   /**
    * Apply txs in order at the no-validate level (PROTOCOL.md §5.3: UTxO update only) straight
-   * onto this set, and return the net delta (the undo data, keys remembered) after pushing one
-   * {@link TxDelta} per tx to `out`; or, if an input is missing (absent, or spent earlier in
-   * the list or the tx) or an output reference already exists, change nothing and return the
-   * failure. Internal: state.ts `commitBlock` is the entry point.
+   * onto this set, and return the net delta (the undo data, keys remembered) with the entries
+   * each tx spent and created; or, if an input is missing (absent, or spent earlier in the list
+   * or the tx) or an output reference already exists, change nothing and return the failure.
+   * Internal: state.ts `commitBlock` is the entry point.
    *
    * Why a separate path: block application at the other levels checks every tx against an
    * overlay and then commits the overlay's net change, two rounds of Map operations per entry.
    * With nothing to check but presence, the set itself can play the overlay: per input one
    * lookup and one delete, per output one presence test and one insert, under the keys the
    * decoder attached to the tx (key.ts `txRefKeys`); the commit stamp on each created entry tells
-   * outputs created in this block (net delta) apart without a block-local map.
-   * A failure puts back exactly what was changed.
+   * outputs created in this block (net delta) apart without a block-local map. Nothing is
+   * allocated per tx: one entry per output, and the flat `spent` / `made` lists instead of
+   * per-tx deltas (state.ts builds those only if asked). A failure puts back exactly what was
+   * changed.
    */
-  [COMMIT_NO_VALIDATE](txs: readonly Tx[], out: TxDelta[]): UtxoDelta | NoValidateFailure {
+  [COMMIT_NO_VALIDATE](txs: readonly Tx[]): NoValidateCommit | NoValidateFailure {
     const map = this.map;
     const stamp = ++commitStamp;
-    // every output created here (kept in order; `live` tells which are still unspent at the end)
-    const pk: string[] = [];
-    const pe: MadeEntry[] = [];
+    // every entry spent and every output created here, in order (`stamp` tells which outputs are
+    // still unspent at the end)
+    const spent: UtxoEntry[] = [];
+    const made: MadeEntry[] = [];
     // entries of the set spent by these txs (net consumed), with their keys
     const ck: string[] = [];
     const consumed: UtxoEntry[] = [];
-    const first = out.length;
     let failure: NoValidateFailure | undefined;
     perTx: for (let t = 0; t < txs.length; t++) {
       const tx = txs[t]!;
-      const { inputs, outputs } = tx.body;
       // keys the decoder already built (key.ts): no string is made here
       const keys = txRefKeys(tx);
       const ik = keys.inputs;
       const ok = keys.outputs;
-      const tc = new Array<UtxoEntry>(inputs.length);
-      for (let i = 0; i < inputs.length; i++) {
+      for (let i = 0; i < ik.length; i++) {
         const k = ik[i]!;
         const e = map.get(k);
         if (e === undefined) {
-          const inp = inputs[i]!;
+          const inp = tx.body.inputs[i]!;
           failure = { at: t, rule: 'input-missing', detail: `tx ${toHex(tx.id)}: input ${hexKey(inp.txId, inp.index)} not in the UTxO set` };
           break perTx;
         }
@@ -362,49 +377,41 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
           ck.push(k);
           consumed.push(e);
         }
-        tc[i] = e;
+        spent.push(e);
       }
       const id = tx.id;
-      const tp = new Array<UtxoEntry>(outputs.length);
-      for (let j = 0; j < outputs.length; j++) {
+      const outputs = tx.body.outputs;
+      for (let j = 0; j < ok.length; j++) {
         const k = ok[j]!;
         // an existing reference would be overwritten and lost on undo (see rules.ts)
         if (map.has(k)) {
           failure = { at: t, rule: 'already-applied', detail: `tx ${toHex(id)}: output ${j} already exists` };
           break perTx;
         }
-        const e = new MadeEntry(id, j, outputs[j]!, stamp);
+        const e = new MadeEntry(id, j, outputs[j]!, k, stamp);
         map.set(k, e);
-        pk.push(k);
-        pe.push(e);
-        tp[j] = e;
+        made.push(e);
       }
-      const b = tx.body;
-      out.push({ txId: id, txHash: tx.hash, fee: b.fee, keyRegs: b.keyRegs, consumed: tc, produced: tp });
     }
     // net produced: the outputs created here and not spent again
-    let n = 0;
-    for (let j = 0; j < pe.length; j++) {
-      if (pe[j]!.stamp !== stamp) continue;
-      pk[n] = pk[j]!;
-      pe[n++] = pe[j]!;
+    const pk: string[] = [];
+    const produced: MadeEntry[] = [];
+    for (const e of made) {
+      if (e.stamp !== stamp) continue;
+      pk.push(e.key);
+      produced.push(e);
     }
-    pk.length = n;
-    pe.length = n;
     if (failure !== undefined) {
       // outputs of this call still present go; spent entries of the set come back (a reference
       // can be in both lists only if an output re-created a spent one: delete first, then restore)
       for (const k of pk) map.delete(k);
       for (let i = 0; i < ck.length; i++) map.set(ck[i]!, consumed[i]!);
-      out.length = first;
       return failure;
     }
-    const delta: UtxoDelta = { consumed, produced: pe };
+    const delta: UtxoDelta = { consumed, produced };
     rememberKeys(delta, ck, pk);
-    for (const e of consumed) this.pendingRemove.push(e);
-    for (const e of pe) this.pendingAdd.push(e);
-    this.bound();
-    return delta;
+    this.pend(produced, consumed);
+    return { delta, spent, made };
   }
 
   /**
@@ -448,9 +455,7 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
       for (; j < pk.length; j++) map.set(pk[j]!, was[j]!);
       throw new Error(`MemoryUtxo.undo: ${err}`);
     }
-    for (const e of was) this.pendingRemove.push(e);
-    for (const e of consumed) this.pendingAdd.push(e);
-    this.bound();
+    this.pend(consumed.slice(), was);
   }
 
   /**
@@ -463,14 +468,19 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
   }
 
   private fold(): void {
-    for (const e of this.pendingAdd) this.acc.add(utxoEntryDigest(e), false);
-    for (const e of this.pendingRemove) this.acc.add(utxoEntryDigest(e), true);
+    for (const es of this.pendingAdd) for (const e of es) this.acc.add(utxoEntryDigest(e), false);
+    for (const es of this.pendingRemove) for (const e of es) this.acc.add(utxoEntryDigest(e), true);
     this.pendingAdd = [];
     this.pendingRemove = [];
+    this.pendingCount = 0;
   }
 
-  private bound(): void {
-    if (this.pendingAdd.length + this.pendingRemove.length > MAX_PENDING) this.fold();
+  /** Note entries added and removed for the state hash (lists not changed afterwards). */
+  private pend(added: readonly UtxoEntry[], removed: readonly UtxoEntry[]): void {
+    if (added.length > 0) this.pendingAdd.push(added);
+    if (removed.length > 0) this.pendingRemove.push(removed);
+    this.pendingCount += added.length + removed.length;
+    if (this.pendingCount > MAX_PENDING) this.fold();
   }
 
   /** An independent copy (entries are immutable and shared). */

@@ -30,7 +30,6 @@ import { bytesToBigInt, toHex } from '@leios/shared/bytes';
 import { TxInvalidError } from '@leios/shared/errors';
 import {
   applyTx,
-  type BlockDelta,
   BlockTxError,
   commitBlock,
   decodeOpaqueTx,
@@ -44,8 +43,10 @@ import {
   OverlayUtxo,
   type PoolLookup,
   type Tx,
+  type UtxoDelta,
   type UtxoEntry,
   type UtxoSetHasher,
+  undoDataOf,
   type ValidationLevel,
 } from '@leios/shared/ledger';
 import type { Hash32 } from '@leios/shared/types';
@@ -73,8 +74,8 @@ export interface AppliedBlock {
   readonly slot: number;
   /** Vote-key registrations the block carried (utxo mode), in application order. */
   readonly keyRegs: readonly KeyReg[];
-  /** utxo mode: the net delta (undo data). */
-  readonly delta?: BlockDelta;
+  /** utxo mode: the net delta (undo data; shared's `undoDataOf`, no per-tx deltas). */
+  readonly delta?: UtxoDelta;
   /** opaque mode: ids added. */
   readonly ids?: readonly Hash32[];
   /** Number of txs applied (EB closure + own txs). */
@@ -94,10 +95,16 @@ export interface LedgerStateOptions {
 
 const MOD = 1n << 256n;
 
-/** The key registrations of a block delta in application order (most blocks carry none). */
-function keyRegsOf(d: BlockDelta): KeyReg[] {
+/**
+ * The key registrations of a block's txs in application order (most blocks carry none), read off
+ * the txs themselves: the block delta's per-tx deltas are not needed for that, and at no-validate
+ * shared's `commitBlock` only builds them when read.
+ */
+function keyRegsOf(ebTxs: readonly AnyTx[], txs: readonly AnyTx[]): KeyReg[] {
   const out: KeyReg[] = [];
-  for (const t of d.txs) if (t.keyRegs.length > 0) out.push(...t.keyRegs);
+  for (const part of [ebTxs, txs]) {
+    for (const t of part as readonly Tx[]) if (t.body.keyRegs.length > 0) out.push(...t.body.keyRegs);
+  }
   return out;
 }
 
@@ -222,7 +229,8 @@ export class LedgerState {
         },
         this.ctx,
       );
-      rec = { hash, slot: block.slot, keyRegs: keyRegsOf(delta), delta, txCount: delta.txs.length };
+      // the undo log keeps the net change only (§7.4 rollbacks need no more)
+      rec = { hash, slot: block.slot, keyRegs: keyRegsOf(ebTxs, block.txs), delta: undoDataOf(delta), txCount: ebTxs.length + block.txs.length };
     } else {
       const ids: Hash32[] = [];
       const seen = new Set<string>();
