@@ -16,7 +16,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { PeerSocket } from '../net/socket/index';
+import { SocketEnd } from '../net/socket/index';
 
 /** Link parameters (per direction). */
 export interface LinkShape {
@@ -51,7 +51,7 @@ export function nowMs(): number {
  * const b = new ShapedSocket(port2, { latencyMs: 25, bytesPerS: 12_500_000 }); // in thread B
  * ```
  */
-export class ShapedSocket implements PeerSocket {
+export class ShapedSocket extends SocketEnd {
   private busyUntil = 0;
   /** Messages not yet serialised onto the wire: departure time and size, oldest first. */
   private readonly leaving: Array<{ done: number; n: number }> = [];
@@ -60,10 +60,6 @@ export class ShapedSocket implements PeerSocket {
   private readonly inbox: LinkMessage[] = [];
   private inboxHead = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private msg: ((d: Uint8Array | ArrayBuffer | string) => void) | undefined;
-  private cl: ((code: number, reason: string) => void) | undefined;
-  private readonly early: Uint8Array[] = [];
-  private closedWith: { code: number; reason: string } | undefined;
   /** Bytes sent and received through this end. */
   sentBytes = 0;
   receivedBytes = 0;
@@ -72,6 +68,7 @@ export class ShapedSocket implements PeerSocket {
     private readonly port: MessagePort,
     readonly shape: LinkShape,
   ) {
+    super();
     if (!(shape.bytesPerS > 0) || !(shape.latencyMs >= 0)) throw new RangeError('ShapedSocket: bytesPerS > 0 and latencyMs >= 0');
     port.on('message', (m: LinkMessage) => this.arrive(m));
   }
@@ -108,23 +105,12 @@ export class ShapedSocket implements PeerSocket {
     this.end(code, reason);
   }
 
-  onMessage(fn: (d: Uint8Array | ArrayBuffer | string) => void): void {
-    this.msg = fn;
-    for (const b of this.early.splice(0)) fn(b);
-  }
-
-  onClose(fn: (code: number, reason: string) => void): void {
-    this.cl = fn;
-    if (this.closedWith) fn(this.closedWith.code, this.closedWith.reason);
-  }
-
-  private end(code: number, reason: string): void {
-    if (this.closedWith) return;
-    this.closedWith = { code, reason };
+  protected override end(code: number, reason: string): boolean {
+    if (!super.end(code, reason)) return false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.cl?.(code, reason);
     this.port.close();
+    return true;
   }
 
   private arrive(m: LinkMessage): void {
@@ -150,8 +136,7 @@ export class ShapedSocket implements PeerSocket {
         return;
       }
       this.receivedBytes += m.b.length;
-      if (this.msg) this.msg(m.b);
-      else this.early.push(m.b);
+      this.receive(m.b);
       if (this.closedWith) return;
     }
     if (this.inboxHead > 1024 && this.inboxHead * 2 > this.inbox.length) {

@@ -36,7 +36,7 @@ import { decodeHeader, type HeaderInfo, splitBlock } from '../node/blocks';
 import { SystemTime } from '../node/clock/index';
 import { LeiosNode } from '../node/index';
 import { NodeMetrics } from '../obs/index';
-import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
+import { ChainDb, rbHeaderInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
 import { burstNetwork, type BurstNetOptions } from './net';
 import { type LeaderWin, leaderWins, opaqueTx, type WithheldEb } from './history';
@@ -155,20 +155,6 @@ function send(m: FromNode): void {
   parentPort!.postMessage(m);
 }
 
-function toHeaderInput(h: HeaderInfo): RbBlockInput['header'] {
-  return {
-    bytes: h.bytes,
-    slot: h.slot,
-    blockNo: h.blockNo,
-    prevHash: h.prevHash,
-    issuer: h.issuer,
-    bodyHash: h.bodyHash,
-    bodySize: h.bodySize,
-    certifiedEb: h.certifiedEb,
-    ebAnnouncement: h.ebAnnouncement,
-  };
-}
-
 async function runCraft(job: CraftJob): Promise<LeaderWin[]> {
   const net = burstNetwork(job.net);
   return leaderWins(net.genesis, net.keys[job.pool]!, job.from, job.to, new Set(job.skip));
@@ -199,7 +185,7 @@ async function runNode(job: NodeJob): Promise<void> {
   const chainDb = new ChainDb(database, { k: p.securityParam });
   const blocks = job.history.map((b) => {
     const { header, body } = splitBlock(b, p.maxHeaderSize, p.maxRbBodySize);
-    return { header: toHeaderInput(decodeHeader(header, p.maxHeaderSize)), body };
+    return { header: rbHeaderInput(decodeHeader(header, p.maxHeaderSize)), body };
   });
   for (let i = 0; i < blocks.length; i += 500) {
     const tip = await chainDb.tip();

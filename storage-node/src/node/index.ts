@@ -55,7 +55,7 @@ import {
 import type { Epoch, Hash32, PoolId, Slot } from '@leios/shared/types';
 import type { Database, TxContext } from '../db/index';
 import { isStorageError } from '../errors/index';
-import { ChainDb, type RbBlockInput } from '../stores/chain-db/index';
+import { ChainDb, type RbBlockInput, rbHeaderInput } from '../stores/chain-db/index';
 import { EbStore } from '../stores/eb-store/index';
 import { NodeMeta } from '../stores/node-meta/index';
 import { TxCache } from '../stores/tx-cache/index';
@@ -652,7 +652,7 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
     };
     this.tree.add(h, data);
     this.noteEquivocation(h, now);
-    await this.chainDb.putHeader(toHeaderInput(h));
+    await this.chainDb.putHeader(rbHeaderInput(h));
     if (h.ebAnnouncement) {
       const k = toHex(h.ebAnnouncement.hash);
       if (!this.ebs.has(k)) {
@@ -1618,23 +1618,9 @@ export class LeiosNode extends EventEmitter<LeiosNodeEvents> {
   }
 }
 
-function toHeaderInput(h: HeaderInfo): RbBlockInput['header'] {
-  return {
-    bytes: h.bytes,
-    slot: h.slot,
-    blockNo: h.blockNo,
-    prevHash: h.prevHash,
-    issuer: h.issuer,
-    bodyHash: h.bodyHash,
-    bodySize: h.bodySize,
-    certifiedEb: h.certifiedEb,
-    ebAnnouncement: h.ebAnnouncement,
-  };
-}
-
 function toBlockInput(e: Entry): RbBlockInput {
   const b = e.data.body;
   if (!b) throw new Error(`no body for ${toHex(e.header.hash)}`);
-  return { header: toHeaderInput(e.data.header), body: b.bytes };
+  return { header: rbHeaderInput(e.data.header), body: b.bytes };
 }
 

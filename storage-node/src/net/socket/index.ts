@@ -190,13 +190,61 @@ export function memorySocketPair(): [MemorySocket, MemorySocket] {
   return [a, b];
 }
 
-/** One end of {@link memorySocketPair}. */
-export class MemorySocket implements PeerSocket {
-  peer: MemorySocket | undefined;
+/**
+ * The receiving half shared by this package's in-process sockets ({@link MemorySocket}, the burst
+ * harness's shaped links): one message handler and one close handler; messages that arrive before
+ * the message handler is set are kept, in order, until it is (a session sets it at once, so few
+ * ever wait); the close is recorded once, and a close handler set afterwards still hears of it.
+ * Subclasses send, and call {@link SocketEnd.receive} / {@link SocketEnd.end} as data and the
+ * close arrive.
+ *
+ * @example
+ * ```ts
+ * class LoopSocket extends SocketEnd {
+ *   send(b: Uint8Array) { queueMicrotask(() => this.receive(b)); }
+ *   close(code: number, reason: string) { this.end(code, reason); }
+ * }
+ * ```
+ */
+export abstract class SocketEnd implements PeerSocket {
   private msg: ((d: Uint8Array | ArrayBuffer | string) => void) | undefined;
   private cl: ((code: number, reason: string) => void) | undefined;
   private readonly early: Uint8Array[] = [];
+  /** The close code and reason, once closed (from either side). */
   closedWith: { code: number; reason: string } | undefined;
+
+  abstract send(bytes: Uint8Array): void;
+  abstract close(code: number, reason: string): void;
+
+  onMessage(fn: (d: Uint8Array | ArrayBuffer | string) => void): void {
+    this.msg = fn;
+    for (const b of this.early.splice(0)) fn(b);
+  }
+
+  onClose(fn: (code: number, reason: string) => void): void {
+    this.cl = fn;
+    if (this.closedWith) fn(this.closedWith.code, this.closedWith.reason);
+  }
+
+  /** An arrived message: to the handler, or kept until there is one; dropped once closed. */
+  protected receive(b: Uint8Array): void {
+    if (this.closedWith) return;
+    if (this.msg) this.msg(b);
+    else this.early.push(b);
+  }
+
+  /** Record the close and tell the handler; false (and nothing done) when already closed. */
+  protected end(code: number, reason: string): boolean {
+    if (this.closedWith) return false;
+    this.closedWith = { code, reason };
+    this.cl?.(code, reason);
+    return true;
+  }
+}
+
+/** One end of {@link memorySocketPair}. */
+export class MemorySocket extends SocketEnd {
+  peer: MemorySocket | undefined;
   /** Messages sent (count and bytes), for tests. */
   sentMessages = 0;
   sentBytes = 0;
@@ -207,13 +255,7 @@ export class MemorySocket implements PeerSocket {
     this.sentBytes += bytes.length;
     const copy = bytes.slice();
     const p = this.peer;
-    queueMicrotask(() => p?.deliver(copy));
-  }
-
-  private deliver(b: Uint8Array): void {
-    if (this.closedWith) return;
-    if (this.msg) this.msg(b);
-    else this.early.push(b);
+    queueMicrotask(() => p?.receive(copy));
   }
 
   close(code: number, reason: string): void {
@@ -223,23 +265,7 @@ export class MemorySocket implements PeerSocket {
     queueMicrotask(() => p?.end(code, reason));
   }
 
-  private end(code: number, reason: string): void {
-    if (this.closedWith) return;
-    this.closedWith = { code, reason };
-    this.cl?.(code, reason);
-  }
-
   bufferedAmount(): number {
     return 0;
-  }
-
-  onMessage(fn: (d: Uint8Array | ArrayBuffer | string) => void): void {
-    this.msg = fn;
-    for (const b of this.early.splice(0)) fn(b);
-  }
-
-  onClose(fn: (code: number, reason: string) => void): void {
-    this.cl = fn;
-    if (this.closedWith) fn(this.closedWith.code, this.closedWith.reason);
   }
 }

@@ -4,7 +4,7 @@ import type { Database } from '../../db/index';
 import { isStorageError } from '../../errors/index';
 import { makeBlock } from '../../test-support/fixtures';
 import { openTestDb } from '../../test-support/index';
-import { type ChainPoint, ChainDb } from './index';
+import { type ChainPoint, ChainDb, rbHeaderInput } from './index';
 
 let database: Database;
 let chainDb: ChainDb;
@@ -111,5 +111,16 @@ describe('ChainDb', () => {
       [a.hash, b.hash].map((h) => Buffer.from(h).toString('hex')).sort(),
     );
     expect(await chainDb.isOnChain(a.hash)).toBe(false);
+  });
+
+  it('takes exactly the indexed fields out of a decoded header, and stores a block built from them', async () => {
+    const b = makeBlock(null, { eb: { hash: new Uint8Array(32).fill(9) as Hash32, size: 42 } });
+    // a decoded header carries more than the store indexes (signature, VRF proof, …)
+    const decoded = { ...b.header, signature: new Uint8Array(64), vrfProof: new Uint8Array(80) };
+    const picked = rbHeaderInput(decoded);
+    expect(picked).toEqual(b.header);
+    expect(Object.keys(picked).sort()).toEqual(Object.keys(b.header).sort());
+    await chainDb.rollForward({ header: picked, body: b.body });
+    expect((await chainDb.getBlock(b.hash))?.header.ebAnnouncement).toEqual({ hash: new Uint8Array(32).fill(9), size: 42 });
   });
 });

@@ -45,6 +45,21 @@ export interface RbHeaderInput {
   readonly ebAnnouncement: { readonly hash: Hash32; readonly size: number } | null;
 }
 
+/**
+ * The fields of {@link RbHeaderInput}, picked out of a decoded header that carries more (signature,
+ * VRF proof, signed bytes): what a caller hands the store, and keeps alive in a block it queues for
+ * the store, is only what the store indexes.
+ *
+ * @example
+ * ```ts
+ * await chainDb.putHeader(rbHeaderInput(decodeHeader(bytes, maxHeaderSize)));
+ * ```
+ */
+export function rbHeaderInput(h: RbHeaderInput): RbHeaderInput {
+  const { bytes, slot, blockNo, prevHash, issuer, bodyHash, bodySize, certifiedEb, ebAnnouncement } = h;
+  return { bytes, slot, blockNo, prevHash, issuer, bodyHash, bodySize, certifiedEb, ebAnnouncement };
+}
+
 /** A full block: header fields and bytes, and the received body bytes. */
 export interface RbBlockInput {
   readonly header: RbHeaderInput;
