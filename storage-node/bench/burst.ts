@@ -98,6 +98,15 @@ function summarise(r: BurstReport): Record<string, unknown> {
         dutyDuringBurst: Math.round((n.background.busyMs / 1000 / r.timings.burstS) * 100) / 100,
         longestJobMs: Math.round(n.background.maxMs),
       })),
+      // the fetch manager's decision passes: node-thread work outside the lane, each a walk over
+      // every tracked EB (hundreds during the burst)
+      decisionPasses: honest.map((n) => ({
+        node: n.name,
+        passes: n.pumps.passes,
+        busyS: Math.round(n.pumps.ms / 100) / 10,
+        meanMs: Math.round((n.pumps.ms / Math.max(1, n.pumps.passes)) * 100) / 100,
+        longestMs: Math.round(n.pumps.maxMs),
+      })),
     },
     burstFlag: honest.map((n) => ({ node: n.name, activeS: n.burstFlag.activeS, maxPending: n.burstFlag.maxPending, gaugeAtEnd: n.burstFlag.gaugeAtEnd })),
     memory: {

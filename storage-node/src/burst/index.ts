@@ -222,6 +222,8 @@ export interface BurstReport {
     readonly fetched: NodeReport['fetched'];
     /** Background-lane jobs of the fetch manager (P2 loads and deliveries): count, total and longest ms. */
     readonly background: NodeReport['background'];
+    /** The fetch manager's decision passes (count, total and longest ms). */
+    readonly pumps: NodeReport['pumps'];
     readonly stats: NodeReport['stats'];
     readonly tip: NodeReport['tip'];
     readonly warnings: Record<string, number>;
@@ -793,6 +795,7 @@ function nodeSummary(n: string, r: NodeReport, advHashes: ReadonlySet<string>, r
     burstFlag: { transitions: r.burst, activeS: Math.round(activeS * 10) / 10, maxPending, gaugeAtEnd: r.gaugeAtEnd, onAtRelease },
     fetched: r.fetched,
     background: r.background,
+    pumps: r.pumps,
     stats: r.stats,
     tip: r.tip,
     warnings: r.warnings,

@@ -129,6 +129,8 @@ export interface NodeReport {
   readonly withheld: { total: number; held: number; complete: number; completeInDb: number; votes: number; completeAt: number | null };
   readonly fetched: { ebs: number; txs: number; bytes: number };
   readonly background: { jobs: number; ms: number; busyMs: number; maxMs: number };
+  /** The fetch manager's decision passes: count, total and longest ms (on the node's thread). */
+  readonly pumps: { passes: number; ms: number; maxMs: number };
   readonly stats: LeiosNode['stats'];
   readonly tip: { blockNo: number; slot: number } | null;
   readonly warnings: Record<string, number>;
@@ -410,6 +412,7 @@ async function runNode(job: NodeJob): Promise<void> {
             withheld: { total: watch.length, held, complete, completeInDb, votes, completeAt },
             fetched: { ...fm.fetched },
             background: { ...fm.backgroundStats },
+            pumps: { ...fm.pumpStats },
             stats: { ...node.stats },
             tip: tip ? { blockNo: tip.blockNo, slot: tip.slot } : null,
             warnings,

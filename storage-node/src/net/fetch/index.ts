@@ -140,7 +140,9 @@ export interface FetchLimits {
    * Largest share of the thread the background lane may keep busy (0 < duty ≤ 1): after a job that
    * kept the event loop busy for b ms, the next starts `b·(1/duty − 1)` ms later. A job cannot be
    * interrupted when a Praos message arrives, so this bounds how often Praos work finds the node
-   * in the middle of stale work. Default 0.2.
+   * in the middle of stale work. Default 0.2 (the §16 #36 bench with 720 stale EBs on PGlite read
+   * the same Praos p95 ratio at 0.1 — 1.092 [1.044, 1.133] against 1.086 [1.038, 1.131] — while
+   * the burst took twice as long; docs/decisions/007).
    */
   backgroundDuty: number;
 }
@@ -163,6 +165,11 @@ export const DEFAULT_FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({
   backgroundYieldMs: 1_000,
   backgroundDuty: 0.2,
 });
+
+/** §13.3 pending (for a stale EB not complete): offered by some peer, or a request or load in flight. */
+function isPending(it: Item): boolean {
+  return it.bodyInflight.size > 0 || it.txsInflight.size > 0 || it.loading || it.bodyOffers.size > 0 || it.txsOffers.size > 0;
+}
 
 /** Latency assumed for a peer with no measurement yet. */
 const DEFAULT_LATENCY_MS = 100;
@@ -301,6 +308,11 @@ export class FetchManager {
    * and the thread's busy time during them (ms).
    */
   readonly backgroundStats = { jobs: 0, ms: 0, busyMs: 0, maxMs: 0 };
+  /**
+   * Decision passes ({@link FetchManager.pump}): how many, their total and longest time. They run
+   * on the node's thread outside the background lane, so their cost shows next to the lane's.
+   */
+  readonly pumpStats = { passes: 0, ms: 0, maxMs: 0 };
 
   constructor(opts: FetchManagerOptions) {
     this.opts = opts;
@@ -377,7 +389,11 @@ export class FetchManager {
   pumpSoon(): void {
     if (this.pumpQueued || this.closed) return;
     this.pumpQueued = true;
-    queueMicrotask(() => {
+    // After this turn, not within it: a pass walks every item (hundreds in a §13.2 burst), and
+    // what the turn queued — above all the Praos egress of a block just adopted, whose 'tip'
+    // event asks for a pass too — goes out first (§13.3: Praos keeps < 5% added latency). The
+    // turn's other changes (offers, deliveries, node events) fold into the same pass.
+    setImmediate(() => {
       this.pumpQueued = false;
       this.pump();
     });
@@ -427,19 +443,17 @@ export class FetchManager {
       if (it.done || this.target.priority(it.slot, it.certified).cls !== 2) continue;
       const st = this.target.ebStatus(it.hash);
       if (!st || st.complete || st.invalid) continue;
-      const busy = it.bodyInflight.size > 0 || it.txsInflight.size > 0 || it.loading;
-      if (busy || it.bodyOffers.size > 0 || it.txsOffers.size > 0) pending++;
+      if (isPending(it)) pending++;
       else if (!st.held) withheld++;
     }
     return { pending, withheld };
   }
 
-  private updateBurst(): void {
-    const b = this.countBurst();
-    const active = b.pending > this.limits.burstThreshold;
+  private setBurst(pending: number, withheld: number): void {
+    const active = pending > this.limits.burstThreshold;
     const changed = active !== this.burst.active;
-    this.burst = { active, pending: b.pending, withheld: b.withheld };
-    if (changed) this.opts.onBurst?.({ active, pending: b.pending });
+    this.burst = { active, pending, withheld };
+    if (changed) this.opts.onBurst?.({ active, pending });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -516,6 +530,19 @@ export class FetchManager {
   /** One pass over the items in §13.1 order, issuing every request the bounds allow. */
   pump(): void {
     if (this.closed) return;
+    const t0 = performance.now();
+    try {
+      this.pass();
+    } finally {
+      const ms = performance.now() - t0;
+      const st = this.pumpStats;
+      st.passes++;
+      st.ms += ms;
+      st.maxMs = Math.max(st.maxMs, ms);
+    }
+  }
+
+  private pass(): void {
     const now = this.clock.now();
     const work: Array<{ it: Item; st: EbStatus; prio: Priority }> = [];
     for (const it of [...this.items.values()]) {
@@ -536,6 +563,11 @@ export class FetchManager {
     work.sort((a, b) => comparePriority(a.prio, b.prio) || b.it.slot - a.it.slot);
     let hedge = Number.POSITIVE_INFINITY;
     for (const { it, st, prio } of work) {
+      // §13.1 rule 4 leaves room for few P2 requests (one per peer, 8 MiB in all): while none can
+      // be issued, a stale item has nothing to schedule, and with hundreds of them pending (a
+      // §13.2 burst) walking each one's peers on every pass is stale work on the node's thread.
+      // A request's end frees room and runs a pass, which arms the hedges again.
+      if (prio.cls === 2 && (!st.held || (it.missing !== undefined && it.missing.size > 0)) && !this.p2Room()) continue;
       if (!st.held) hedge = Math.min(hedge, this.scheduleBody(it, prio, now));
       else if (it.missing === undefined) this.load(it, prio);
       else if (it.missing.size === 0) {
@@ -548,7 +580,24 @@ export class FetchManager {
       } else hedge = Math.min(hedge, this.scheduleTxs(it, prio, now));
     }
     this.armHedge(hedge);
-    this.updateBurst();
+    // §13.3 burst count over the same snapshot (no second walk over the items and the node)
+    let pending = 0;
+    let withheld = 0;
+    for (const { it, st, prio } of work) {
+      if (it.done || prio.cls !== 2) continue;
+      if (isPending(it)) pending++;
+      else if (!st.held) withheld++;
+    }
+    this.setBurst(pending, withheld);
+  }
+
+  /** Whether some peer could take one more P2 request now (§13.1 rule 4 bounds). */
+  private p2Room(): boolean {
+    if (this.p2Bytes >= this.limits.maxP2InFlightBytes) return false;
+    for (const ps of this.peers.values()) {
+      if (ps.p2Requests < this.limits.maxP2RequestsPerPeer && ps.requests < this.limits.maxRequestsPerPeer && ps.peer.canRequest()) return true;
+    }
+    return false;
   }
 
   private armHedge(at: number): void {
