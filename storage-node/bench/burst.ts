@@ -114,6 +114,9 @@ function summarise(r: BurstReport): Record<string, unknown> {
       note: 'V8 heap + array buffers of each node thread; with PGlite the array buffers include the in-memory database',
       peakMiB: Object.fromEntries(r.memory.map((m) => [m.name, mib(m.peak)])),
       maxPeakMiB: mib(Math.max(...r.memory.map((m) => m.peak))),
+      // §16 #36's other bound; with PGlite the full burst exceeds it (docs/decisions/007)
+      withinCap: r.memory.every((m) => m.peak <= r.scenario.leiosMemCap),
+      overCap: r.memory.filter((m) => m.peak > r.scenario.leiosMemCap).map((m) => m.name),
       // the JS heap alone (no database, no socket buffers): what Leios state the node keeps
       peakHeapMiB: Object.fromEntries(r.memory.map((m) => [m.name, mib(m.peakHeapUsed)])),
       peakFetchInFlightKiB: Object.fromEntries(r.memory.map((m) => [m.name, Math.round(m.peakFetchInFlight / 1024)])),
