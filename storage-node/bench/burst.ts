@@ -111,7 +111,7 @@ function summarise(r: BurstReport): Record<string, unknown> {
     burstFlag: honest.map((n) => ({ node: n.name, activeS: n.burstFlag.activeS, maxPending: n.burstFlag.maxPending, gaugeAtEnd: n.burstFlag.gaugeAtEnd })),
     memory: {
       leiosMemCapMiB: mib(r.scenario.leiosMemCap),
-      note: 'V8 heap + array buffers of each node thread; with PGlite the array buffers include the in-memory database',
+      note: 'V8 heap + array buffers of each node thread; with PGlite (on a directory, as a node runs it) the array buffers include its WASM memory',
       peakMiB: Object.fromEntries(r.memory.map((m) => [m.name, mib(m.peak)])),
       maxPeakMiB: mib(Math.max(...r.memory.map((m) => m.peak))),
       // §16 #36's other bound; with PGlite the full burst exceeds it (docs/decisions/007)

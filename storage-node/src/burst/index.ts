@@ -13,8 +13,8 @@
  *    than the immutable tip: every withheld EB is one the nodes must fetch and keep (§10.4, §13.3).
  * 2. *Two networks* (worker.ts, link.ts), run at the same time on the same segment: the *burst*
  *    network and its *twin*, identical except that the twin's adversary never releases. Every node
- *    is a thread of its own — its event loop, its node queue, its database (PGlite in memory, or a
- *    Postgres scratch database) — running the production code: {@link LeiosNode},
+ *    is a thread of its own — its event loop, its node queue, its database (PGlite on a temporary
+ *    directory, as a storage node runs it, or a Postgres scratch database) — running the production code: {@link LeiosNode},
  *    {@link FetchManager} and {@link PeerSession} with all the mini-protocols, over links with a
  *    one-way latency and an uplink rate whose unsent bytes show in `bufferedAmount` (so §13.1
  *    rules 1 and 3 act as on a real socket). Per network: one honest producer `h0` (its pool leads
@@ -38,7 +38,7 @@
  * Measured: Praos diffusion of every live RB of `h0` to every other honest node, from the slot
  * start `T(s)` (§14.2 `leios_praos_block_diffusion_seconds`) to the node's *adoption* of the block
  * (stricter than receipt); per node thread: memory (V8 heap and array buffers — with PGlite the
- * latter include the in-memory database), sampled and after full collections before and after the
+ * latter include its WASM memory: shared buffers and caches, not the data files), sampled and after full collections before and after the
  * burst, event-loop utilisation and delay; fetch requests with their §13.1 class; the
  * `leios_burst_active` gauge; the final state of every withheld EB (held, complete in memory and
  * in the database, no votes).
@@ -53,7 +53,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '@leios/shared/bytes';
@@ -150,7 +150,7 @@ export interface NodeMemory {
   readonly loopDelay: Record<Phase, { p50: number; p99: number; max: number }>;
   /**
    * After full collections, just before the release and just after the burst: the V8 heap, and
-   * array buffers (with PGlite these include the in-memory database's WASM memory).
+   * array buffers (with PGlite these include its WASM memory).
    */
   readonly settledBefore: { heapUsed: number; arrayBuffers: number };
   readonly settledAfter: { heapUsed: number; arrayBuffers: number };
@@ -486,12 +486,17 @@ export async function runBurst(o: BurstOptions = {}): Promise<BurstReport> {
   const honestOf = (ns: readonly string[]) => ns.filter((n) => !n.endsWith('adv'));
   const honest = honestOf(nets.burst);
   const scratch: ScratchDb[] = [];
+  // PGlite on a directory per node, as a storage node runs it (db/, the devnet): an in-memory
+  // database would count the whole database as the node's memory (§16 #36 LEIOS_MEM_CAP)
+  const pgliteDirs: string[] = [];
   const watch = history.withheld.map((w) => ({ hash: w.hash, rbHash: w.rbHash }));
   const threadsByName = new Map<string, Thread>();
   try {
     for (const name of names) {
       const db = o.scratchDb ? await o.scratchDb() : undefined;
       if (db) scratch.push(db);
+      const pgliteDir = db ? undefined : await mkdtemp(join(tmpdir(), `leios-burst-${name}-`));
+      if (pgliteDir) pgliteDirs.push(pgliteDir);
       const plain = name.replace(/^c-/, '');
       const role: NodeJob['role'] = plain === 'h0' ? 'producer' : plain === 'adv' ? 'adversary' : 'victim';
       const job: NodeJob = {
@@ -500,6 +505,7 @@ export async function runBurst(o: BurstOptions = {}): Promise<BurstReport> {
         role,
         net,
         ...(db ? { databaseUrl: db.url } : {}),
+        ...(pgliteDir ? { pgliteDir } : {}),
         history: history.blocks,
         // both adversaries hold the withheld set (the networks must not differ before the
         // release: the adversary relays Praos blocks too); only the burst network's releases it
@@ -655,6 +661,7 @@ export async function runBurst(o: BurstOptions = {}): Promise<BurstReport> {
   } finally {
     await Promise.all([...threadsByName.values()].map((t) => t.terminate()));
     for (const s of scratch) await s.drop().catch(() => undefined);
+    for (const d of pgliteDirs) await rm(d, { recursive: true, force: true });
   }
 }
 

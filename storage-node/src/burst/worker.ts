@@ -58,8 +58,10 @@ export interface NodeJob {
   readonly name: string;
   readonly role: 'producer' | 'victim' | 'adversary';
   readonly net: BurstNetOptions;
-  /** Postgres URL of a scratch database; absent: in-memory PGlite. */
+  /** Postgres URL of a scratch database; absent: PGlite on `pgliteDir` (in memory without one). */
   readonly databaseUrl?: string;
+  /** PGlite's data directory (a fresh temporary one per node). */
+  readonly pgliteDir?: string;
   /** The chain segment (`rb_block` bytes, block 1 first). */
   readonly history: readonly Uint8Array[];
   /** Adversary: the EBs and closures it withholds. */
@@ -181,7 +183,9 @@ async function runNode(job: NodeJob): Promise<void> {
   const { genesis } = net;
   const p = genesis.params;
   phase('init');
-  const database: Database = job.databaseUrl ? await openDatabase({ url: job.databaseUrl, maxConnections: 4 }) : await openDatabase({ memory: true });
+  const database: Database = job.databaseUrl
+    ? await openDatabase({ url: job.databaseUrl, maxConnections: 4 })
+    : await openDatabase(job.pgliteDir ? { dataDir: job.pgliteDir } : { memory: true });
   phase('open-db');
   // The segment becomes this node's recovered state: as if it had followed it live.
   const chainDb = new ChainDb(database, { k: p.securityParam });
