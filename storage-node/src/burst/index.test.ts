@@ -119,7 +119,8 @@ describe('§16 #36 burst (CI size: 120 withheld EBs)', () => {
     console.log(
       `burst ${r.scenario.database}: ${r.timings.burstS} s for ${ebs} EBs, total ${((nowMs() - t0) / 1000).toFixed(0)} s; ` +
         `Praos p95 burst/twin ${d.ratioP95.ratio} [${d.ratioP95.lo}, ${d.ratioP95.hi}] over ${d.ratioP95.pairs} pairs ` +
-        `(${d.burst.burst.p95} vs ${d.twin.burst.p95} ms); before the release ${d.ratioP95Pre.ratio}, after ${d.ratioP95Post.ratio}`,
+        `(${d.burst.burst.p95} vs ${d.twin.burst.p95} ms); before the release ${d.ratioP95Pre.ratio}, after ${d.ratioP95Post.ratio}; ` +
+        `memory peaks (MiB) ${r.memory.map((m) => `${m.name} ${Math.round(m.peak / 2 ** 20)}`).join(', ')}`,
     );
     const honest = r.nodes.filter((n) => n.role !== 'adversary' && !n.name.startsWith('c-'));
     const twin = r.nodes.filter((n) => n.role !== 'adversary' && n.name.startsWith('c-'));

@@ -140,6 +140,20 @@ describe('TraceWriter', () => {
     expect(errors[0]?.message).toMatch(/dropping lines/);
   });
 
+  it('reports one overflow per episode: again only after the disk has caught up', async () => {
+    const errors: Error[] = [];
+    const t = await TraceWriter.open({ systemStartMs: 0, path: join(dir, 'n1.jsonl'), maxPendingBytes: 2_000, onError: (e) => errors.push(e) });
+    for (const ev of events(300)) t.emit(ev);
+    expect(errors).toHaveLength(1);
+    const end = Date.now() + 10_000;
+    while (t.stats.pendingBytes > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(t.stats.pendingBytes).toBe(0);
+    for (const ev of events(300)) t.emit(ev);
+    expect(errors).toHaveLength(2);
+    await t.close();
+    expect(t.stats.written + t.stats.dropped).toBe(600);
+  });
+
   it('keeps a ring of the recent events and feeds subscribers', () => {
     const t = TraceWriter.memory({ systemStartMs: 0, ringSize: 10 });
     const seen: string[] = [];

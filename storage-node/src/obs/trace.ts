@@ -134,7 +134,6 @@ export class TraceWriter {
       }
       return;
     }
-    this.overflowing = false;
     this.pending.push(text);
     this.stats_.pendingBytes += text.length;
     if (this.writing === null) this.writing = this.drain();
@@ -160,6 +159,9 @@ export class TraceWriter {
       }
     } finally {
       this.writing = null;
+      // one report per episode: it ends when the disk has caught up (nothing pending), not when a
+      // shorter line happens to fit (line lengths vary, e.g. with time_s's digits)
+      this.overflowing = false;
     }
   }
 
