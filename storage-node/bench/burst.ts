@@ -13,7 +13,7 @@
  * pglite,postgres` for both): Praos p95 diffusion (`T(s)` → adoption) burst vs twin with its 90%
  * paired-bootstrap interval, and the same ratio before the release and after the burst (what the
  * method reads with no burst); the time until every honest node held every EB with its closure;
- * per node the memory peak (V8 heap + array buffers, the latter including PGlite's database) against
+ * per node the memory peak (V8 heap + array buffers, the latter including PGlite's WASM memory) against
  * LEIOS_MEM_CAP, and the memory the burst left behind after full collections, per withheld EB and
  * per reference (burst node minus its twin); event-loop delay; background-lane duty; the
  * `leios_burst_active` gauge; request classes.
