@@ -83,7 +83,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const full = level !== 'noValidate';
   const rv = isRefKeyed(view) ? view : undefined;
   // the compact keys the decoder built for this tx (key.ts)
-  const { inputs: ik, outputs: ok } = txRefKeys(tx);
+  const keys = txRefKeys(tx);
 
   if (full) {
     if (tx.bytes.length > params.maxTxSize) {
@@ -92,7 +92,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
     if (inputs.length > 1) {
       const seen = new Set<string>();
       for (let i = 0; i < inputs.length; i++) {
-        const k = ik[i]!;
+        const k = keys[i]!;
         const inp = inputs[i]!;
         if (seen.has(k)) fail('duplicate-input', tx, `input ${hexKey(inp.txId, inp.index)} listed twice`);
         seen.add(k);
@@ -122,7 +122,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const seen = !full && nIn > PAIRWISE_MAX ? new Set<string>() : undefined;
   for (let i = 0; i < nIn; i++) {
     const inp = inputs[i]!;
-    const k = ik[i]!;
+    const k = keys[i]!;
     const out = rv !== undefined ? rv.getByRefKey(k) : view.get(inp.txId, inp.index);
     if (!full && i > 0 && repeated(ck, i, k, seen)) fail('input-missing', tx, `input ${hexKey(inp.txId, inp.index)} spent twice in the tx`);
     if (out === undefined) fail('input-missing', tx, `input ${hexKey(inp.txId, inp.index)} not in the UTxO set`);
@@ -135,7 +135,7 @@ export function checkTx(view: UtxoView, tx: Tx, level: ValidationLevel, slot: nu
   const pk: string[] = [];
   const produced: UtxoEntry[] = [];
   for (let i = 0; i < outputs.length; i++) {
-    const k = ok[i]!;
+    const k = keys[nIn + i]!;
     // A reference already present would be overwritten and lost on undo: only possible if this
     // very tx was applied before (its inputs would then be gone) or a genesis entry carries its id.
     if ((rv !== undefined ? rv.getByRefKey(k) : view.get(id, i)) !== undefined) fail('already-applied', tx, `output ${i} already exists`);

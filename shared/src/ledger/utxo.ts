@@ -359,15 +359,15 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
     let failure: NoValidateFailure | undefined;
     perTx: for (let t = 0; t < txs.length; t++) {
       const tx = txs[t]!;
-      // keys the decoder already built (key.ts): no string is made here
+      // keys the decoder already built (key.ts): no string is made here; inputs first, then outputs
       const keys = txRefKeys(tx);
-      const ik = keys.inputs;
-      const ok = keys.outputs;
-      for (let i = 0; i < ik.length; i++) {
-        const k = ik[i]!;
+      const body = tx.body;
+      const nIn = body.inputs.length;
+      for (let i = 0; i < nIn; i++) {
+        const k = keys[i]!;
         const e = map.get(k);
         if (e === undefined) {
-          const inp = tx.body.inputs[i]!;
+          const inp = body.inputs[i]!;
           failure = { at: t, rule: 'input-missing', detail: `tx ${toHex(tx.id)}: input ${hexKey(inp.txId, inp.index)} not in the UTxO set` };
           break perTx;
         }
@@ -380,9 +380,9 @@ export class MemoryUtxo implements KeyedUtxoView, RefKeyedUtxoView {
         spent.push(e);
       }
       const id = tx.id;
-      const outputs = tx.body.outputs;
-      for (let j = 0; j < ok.length; j++) {
-        const k = ok[j]!;
+      const outputs = body.outputs;
+      for (let j = 0; j < outputs.length; j++) {
+        const k = keys[nIn + j]!;
         // an existing reference would be overwritten and lost on undo (see rules.ts)
         if (map.has(k)) {
           failure = { at: t, rule: 'already-applied', detail: `tx ${toHex(id)}: output ${j} already exists` };
