@@ -7,18 +7,10 @@ import { toHex } from '@leios/shared';
 import { PRAOS } from '@leios/shared/sched';
 import { LeiosNotifyClient, raw, type ServerNotification } from '@leios/shared/wire';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bigEb, blockAt, epochOf, findLeaderSlot, leaderAt, serveCurrentEpochs, slotNow, waitForSlot } from '../testing/network';
+import { bigEb, blockAt, epochOf, findLeaderSlot, leaderAt, serveCurrentEpochs, slotNow, until, waitForSlot } from '../testing/network';
 import { openConsumer, openProducer } from '../testing/peer';
 
 const hub = () => env.RELAY_HUB.getByName(env.RELAY_NAME);
-
-async function until(pred: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a stale-EB flood does not delay a header (§13.1, §13.4)', () => {
   beforeAll(async () => {
@@ -58,14 +50,14 @@ describe('a stale-EB flood does not delay a header (§13.1, §13.4)', () => {
     for (const { eb } of ebs) producer.state.ebs.set(toHex(eb.hash), eb.bytes);
     for (const b of chain) producer.extend(b);
     for (const { eb, slot } of ebs) producer.push({ type: 'BlockOffer', point: { slot: slot as never, hash: eb.hash as never }, ebSize: eb.bytes.length }, { cls: 2, slot });
-    await until(async () => (await hub().relayStats()).ebsAccepted >= 20);
+    await until(async () => (await hub().relayStats()).ebsAccepted >= 20, 60_000);
 
     // The fresh header: block 21 at a leader slot now.
     await waitForSlot(lead.slot);
     const accepted = (await hub().relayStats()).headersAccepted;
     producer.extend(fresh);
     producer.push({ type: 'BlockAnnouncement', header: raw(fresh.header.bytes) }, PRAOS);
-    await until(async () => (await hub().relayStats()).headersAccepted > accepted);
+    await until(async () => (await hub().relayStats()).headersAccepted > accepted, 60_000);
 
     const got: ServerNotification[] = [];
     consumer.conn.register(new LeiosNotifyClient({ onNotification: (n) => got.push(n) }));

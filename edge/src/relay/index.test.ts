@@ -23,6 +23,7 @@ import {
   serveCurrentEpochs,
   slotNow,
   slotStart,
+  until,
   voteBy,
   waitForSlot,
   waitUntil,
@@ -30,14 +31,6 @@ import {
 import { openConsumer, openProducer } from '../testing/peer';
 
 const hub = () => env.RELAY_HUB.getByName(env.RELAY_NAME);
-
-async function until(pred: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('relaying between two wire peers (§10.4)', () => {
   let producer: Awaited<ReturnType<typeof openProducer>>;

@@ -9,21 +9,13 @@ import { encodeEpochPools } from '@leios/shared/protocol';
 import { connectionPair, HandshakeClient, HandshakeServer } from '@leios/shared/wire';
 import { describe, expect, it } from 'vitest';
 import { type Env, parseConfig } from '../config/index';
-import { blockAt, findLeaderSlot, NET, slotNow } from '../testing/network';
+import { blockAt, findLeaderSlot, NET, slotNow, until } from '../testing/network';
 import { NETWORK } from '../testing/peer';
 import { producerOn } from '../testing/wire';
 import { Relay } from './index';
 import { RelaySession } from './session';
 
 const cfg = parseConfig(env as unknown as Env);
-
-async function until(pred: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('chain-sync follower (§9, §12)', () => {
   it('defers a header of an epoch not served yet, re-intersects with a doubling capped wait, and goes on once the epoch is served', { timeout: 60_000 }, async () => {
@@ -61,7 +53,7 @@ describe('chain-sync follower (§9, §12)', () => {
     session.start(false, true);
 
     const deferrals = () => logs.filter((l) => l.event === 'chain-sync-deferred');
-    await until(() => deferrals().length >= 5);
+    await until(() => deferrals().length >= 5, 15_000, 10);
     // nothing held, nobody penalised: the header was not refused, only not checkable yet
     expect(relay.tree.tip).toBeNull();
     expect(relay.stats.headersRejected).toBe(0);
@@ -71,7 +63,7 @@ describe('chain-sync follower (§9, §12)', () => {
     expect(deferrals().slice(0, 5).map((l) => l.retryInMs)).toEqual([20, 40, 80, 160, 160]);
 
     served = true;
-    await until(() => relay.tree.tip?.header.blockNumber === 2);
+    await until(() => relay.tree.tip?.header.blockNumber === 2, 15_000, 10);
     expect(relay.stats.headersAccepted).toBe(2);
     expect(relay.stats.headersRejected).toBe(0);
     expect(session.penalty).toBe(0);

@@ -127,6 +127,22 @@ export async function waitForSlot(slot: number): Promise<void> {
   if (d > 0) await new Promise((r) => setTimeout(r, d));
 }
 
+/**
+ * Poll `pred` every `stepMs` until it holds; throws after `ms` (every wait in a test is bounded).
+ *
+ * @example
+ * ```ts
+ * await until(async () => (await hub().tip())?.blockNo === 2);
+ * ```
+ */
+export async function until(pred: () => boolean | Promise<boolean>, ms = 15_000, stepMs = 50): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
 /** Wait until wall-clock time `ms`. */
 export async function waitUntil(ms: number): Promise<void> {
   const d = ms - Date.now();
